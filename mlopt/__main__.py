@@ -1,0 +1,5 @@
+import sys
+
+from mlopt.cli import main
+
+sys.exit(main())
