@@ -1,0 +1,95 @@
+"""Interface of a batch of cones of one type, and the scaling blocks handed to KKT solvers.
+
+A :class:`ConeGroup` owns every cone of one type (and, for second-order cones, one
+dimension).  Its rows in the stacked slack vector are ``idx`` — shape ``(n,)`` for
+elementwise cones, ``(k, d)`` for k cones of dimension d — and every method receives
+and returns tensors gathered with that index, so all cones of a group are processed
+by the same batched tensor operations (no Python loop over cones).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+import torch
+
+
+@dataclass
+class ScalingBlock:
+    """One batch of diagonal blocks of the scaling matrix H = WᵀW.
+
+    kind  : "zero" (H = 0 on ``rows``), "diag" (``H`` has shape (n,), H = diag(H)),
+            or "dense" (``H`` has shape (k, d, d), one symmetric block per cone).
+    rows  : LongTensor of row indices into s/z, shape (n,) or (k, d).
+    H     : the block values (None for "zero").
+    """
+
+    kind: str
+    rows: torch.Tensor
+    H: torch.Tensor | None
+
+
+class ConeGroup:
+    """Batched cone operations (all tensors are gathered with ``self.idx``)."""
+
+    kind: str = "base"
+    symmetric: bool = True
+
+    def __init__(self, idx: torch.Tensor) -> None:
+        self.idx = idx
+
+    # --- sizes -------------------------------------------------------------
+    @property
+    def degree(self) -> int:
+        """Barrier parameter ν of the whole group."""
+        raise NotImplementedError
+
+    # --- initialisation ----------------------------------------------------
+    def unit_initialization(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(s, z) at the 'unit' central point of each cone."""
+        raise NotImplementedError
+
+    def margins(self, z: torch.Tensor, primal: bool) -> Tuple[float, float]:
+        """(smallest margin to the boundary, sum of positive margins)."""
+        raise NotImplementedError
+
+    def scaled_unit_shift(self, z: torch.Tensor, alpha: float, primal: bool) -> torch.Tensor:
+        """z + α·e (e the unit element)."""
+        raise NotImplementedError
+
+    # --- scaling -------------------------------------------------------------
+    def update_scaling(self, s: torch.Tensor, z: torch.Tensor, mu: float, dual_only: bool) -> bool:
+        """Compute the scaling W (H = WᵀW, H z = s); False if s or z is not interior."""
+        raise NotImplementedError
+
+    def set_identity_scaling(self) -> None:
+        raise NotImplementedError
+
+    def scaling_block(self) -> ScalingBlock:
+        raise NotImplementedError
+
+    def mul_H(self, v: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    # --- Newton right-hand sides ---------------------------------------------
+    def affine_ds(self, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """d_s of the predictor (λ∘λ for symmetric cones, s for exp cones)."""
+        raise NotImplementedError
+
+    def combined_ds_shift(self, dz: torch.Tensor, ds: torch.Tensor, sigma_mu: float) -> torch.Tensor:
+        """Mehrotra / higher-order correction added to ``affine_ds`` for the corrector."""
+        raise NotImplementedError
+
+    def ds_from_dz_offset(self, d: torch.Tensor) -> torch.Tensor:
+        """ξ such that Δs = −ξ − HΔz (Wᵀ(λ \\ d) for symmetric cones, d for exp cones)."""
+        raise NotImplementedError
+
+    # --- step length and barrier -------------------------------------------
+    def step_length(self, dz, ds, z, s, alpha_max: float, backtrack: float,
+                    alpha_min: float) -> Tuple[float, float]:
+        """Largest (αz, αs) ≤ alpha_max keeping z + αz·dz ∈ K*, s + αs·ds ∈ K."""
+        raise NotImplementedError
+
+    def barrier(self, z, s, dz, ds, alpha: float) -> torch.Tensor:
+        """f(s + α ds) + f*(z + α dz) (primal plus dual barrier), +inf outside."""
+        raise NotImplementedError

@@ -1,0 +1,58 @@
+"""Result object returned by :func:`mlopt.ipm.solve`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .status import Status
+
+
+@dataclass
+class IPMResult:
+    """Solution of  min ½xᵀPx + qᵀx  s.t.  Ax + s = b, s ∈ K  (unscaled data).
+
+    Attributes
+    ----------
+    status : Status
+    x, s, z : numpy arrays (primal, slack, dual). For ``primal_infeasible`` x and s are
+        NaN and ``z`` holds the certificate (Aᵀz = 0, bᵀz < 0, z ∈ K*); for
+        ``dual_infeasible`` z is NaN and ``x, s`` hold the certificate
+        (Px = 0, Ax + s = 0, s ∈ K, qᵀx < 0).
+    primal_objective, dual_objective : ½xᵀPx + qᵀx and −½xᵀPx − bᵀz.
+    iterations : number of interior-point iterations.
+    primal_residual, dual_residual : relative residuals ‖Ax+s−b‖, ‖Px+q+Aᵀz‖ (Clarabel's norms).
+    gap : relative duality gap.  gap_abs: absolute gap.
+    solve_time : seconds, including setup and equilibration.
+    certificate : the infeasibility certificate (z or x) or None.
+    """
+
+    status: Status
+    x: np.ndarray
+    s: np.ndarray
+    z: np.ndarray
+    primal_objective: float
+    dual_objective: float
+    iterations: int
+    primal_residual: float
+    dual_residual: float
+    gap: float
+    gap_abs: float
+    solve_time: float
+    certificate: Optional[np.ndarray] = None
+    tau: float = 1.0
+    kappa: float = 0.0
+    kkt_solver: str = ""
+    device: str = "cpu"
+    history: list = field(default_factory=list)
+
+    @property
+    def obj_val(self) -> float:
+        """Alias of ``primal_objective`` (Clarabel's name)."""
+        return self.primal_objective
+
+    def __repr__(self) -> str:
+        return (f"IPMResult(status={self.status.value!r}, objective={self.primal_objective:.8g}, "
+                f"iterations={self.iterations}, pres={self.primal_residual:.1e}, "
+                f"dres={self.dual_residual:.1e}, gap={self.gap:.1e}, time={self.solve_time:.3f}s)")
