@@ -30,7 +30,7 @@ def _as_tensor(a, dtype=torch.float64, device="cpu") -> torch.Tensor:
         return a.to(dtype=dtype, device=device)
     if sp.issparse(a):
         a = a.toarray()
-    return torch.as_tensor(np.asarray(a, dtype=float), dtype=dtype, device=device)
+    return torch.tensor(np.asarray(a, dtype=float), dtype=dtype, device=device)
 
 
 @dataclass

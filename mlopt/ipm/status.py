@@ -20,7 +20,6 @@ class Status(str, Enum):
     MAX_ITERATIONS = "max_iterations"
     MAX_TIME = "max_time"
     NUMERICAL_ERROR = "numerical_error"
-    INSUFFICIENT_PROGRESS = "insufficient_progress"
     UNSOLVED = "unsolved"
 
     def __str__(self) -> str:  # "solved", not "Status.SOLVED"

@@ -42,7 +42,7 @@ from mlopt.mlp._checks import (
 from mlopt.mlp.objective import add_bias_column, loss_value, relu_network_objective, relu_network_predict
 from mlopt.mlp.patterns import activation_patterns, enumerate_patterns, sample_patterns
 
-__all__ = ["ConvexReLU", "ConvexReLUClassifier", "ConvexGatedReLU", "convex_relu_problem"]
+__all__ = ["ConvexReLU", "ConvexReLUClassifier", "ConvexGatedReLU", "convex_relu_problem", "prune_neurons"]
 
 _OK = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 
@@ -83,6 +83,44 @@ def _neurons(U: np.ndarray, sign: float, tol: float) -> tuple[np.ndarray, np.nda
     return U[idx] / root[:, None], sign * root, idx
 
 
+def prune_neurons(
+    X: np.ndarray, first_layer: np.ndarray, second_layer: np.ndarray, rtol: float = 1e-10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Carathéodory pruning: an equivalent network with at most rank(relu(X W^T)) <= n neurons.
+
+    Write the network as ``yhat = sum_j relu(X u_j) c_j`` with unit u_j, so that at
+    balanced scale the weight decay is ``beta sum_j |c_j|``.  For a null vector z of
+    A = [relu(X u_j)]_j, moving c -> c + t z keeps yhat; at an optimum the
+    regularizer has zero slope along z, so stepping until the first c_j reaches zero
+    keeps the objective and removes neuron j without changing any other sign.
+    """
+    norms = np.linalg.norm(first_layer, axis=1)
+    keep = norms > 0
+    U = first_layer[keep] / norms[keep, None]
+    c = second_layer[keep] * norms[keep]
+    A = np.maximum(X @ U.T, 0.0)
+    if A.shape[1] > 1:
+        _, s, Vt = np.linalg.svd(A, full_matrices=True)
+        rank = int(np.sum(s > rtol * max(s[0], 1e-300) * max(A.shape)))
+        N = Vt[rank:].T.copy()  # (m, k): basis of the null space of A
+        alive = np.ones(len(c), dtype=bool)
+        for col in range(N.shape[1]):
+            z = N[:, col]
+            cand = alive & (np.abs(z) > 1e-12 * np.abs(z).max())
+            if not cand.any():
+                continue
+            idx = np.flatnonzero(cand)
+            t = -c[idx] / z[idx]
+            j = idx[np.argmin(np.abs(t))]
+            c = c + t[np.argmin(np.abs(t))] * z
+            c[j], alive[j] = 0.0, False
+            rest = N[:, col + 1 :]
+            rest -= np.outer(z, rest[j] / z[j])
+        U, c = U[alive], c[alive]
+    root = np.sqrt(np.abs(c))
+    return U * root[:, None], np.sign(c) * root
+
+
 class _ConvexBase(BaseEstimator):
     _loss = "squared"
     _gated = False
@@ -97,6 +135,7 @@ class _ConvexBase(BaseEstimator):
         solver="CLARABEL",
         solver_options: dict | None = None,
         neuron_tol: float = 1e-6,
+        prune: bool = True,
         random_state: int | None = None,
     ):
         self.beta = beta
@@ -106,6 +145,7 @@ class _ConvexBase(BaseEstimator):
         self.solver = solver
         self.solver_options = solver_options
         self.neuron_tol = neuron_tol
+        self.prune = prune
         self.random_state = random_state
 
     # -- fitting ---------------------------------------------------------------------
@@ -115,6 +155,7 @@ class _ConvexBase(BaseEstimator):
         check_choice("patterns", self.patterns, ("auto", "exact", "sample"))
         check_int("n_patterns", self.n_patterns)
         check_positive("neuron_tol", self.neuron_tol)
+        check_bool("prune", self.prune)
         if isinstance(self.solver, str):
             if self.solver.upper() not in cp.installed_solvers():
                 raise ValueError(
@@ -143,7 +184,12 @@ class _ConvexBase(BaseEstimator):
         problem, V, W = convex_relu_problem(Xa, y_internal, patterns, self._beta, self._loss, self._gated)
         solver = self.solver.upper() if isinstance(self.solver, str) else self.solver
         start = time.perf_counter()
-        problem.solve(solver=solver, **(self.solver_options or {}))
+        try:
+            problem.solve(solver=solver, **(self.solver_options or {}))
+        except cp.error.SolverError as exc:
+            raise RuntimeError(
+                f"convex solve failed with solver={self.solver!r} ({exc}); try a larger beta or another solver"
+            ) from exc
         self.solve_time_ = time.perf_counter() - start
         self.status_ = problem.status
         if problem.status not in _OK:
@@ -161,6 +207,8 @@ class _ConvexBase(BaseEstimator):
             w_neg, a_neg, _ = _neurons(self.w_, -1.0, tol)
             self.first_layer_ = np.concatenate([w_pos, w_neg])
             self.second_layer_ = np.concatenate([a_pos, a_neg])
+            if self.prune:
+                self.first_layer_, self.second_layer_ = prune_neurons(Xa, self.first_layer_, self.second_layer_)
         self.n_active_neurons_ = len(self.second_layer_)
         self.objective_ = self._objective(Xa, y_internal)
         return self
@@ -210,6 +258,9 @@ class ConvexReLU(RegressorMixin, _ConvexBase):
         Keyword arguments for ``problem.solve``.
     neuron_tol : float
         v_i with ||v_i|| <= neuron_tol * max|V| count as zero when recovering neurons.
+    prune : bool
+        Reduce the recovered network to at most n neurons with :func:`prune_neurons`
+        (interior-point solutions spread over many patterns; pruning keeps the objective).
     random_state : int, optional
         Seed for pattern sampling.
 

@@ -1,0 +1,39 @@
+"""KKT-solver backends, chosen by the ``kkt_solver`` setting.
+
+``"auto"`` → ``"qdldl"`` on CPU, ``"dense"`` on CUDA.  To add a backend, subclass
+:class:`~mlopt.ipm.kkt.base.KKTSolver` and add one line to ``KKT_SOLVERS``.
+"""
+from __future__ import annotations
+
+from typing import List
+
+from ..cones import ScalingBlock
+from .base import KKTProblem, KKTSolver, Regularization, apply_blocks
+from .dense import DenseKKTSolver
+from .qdldl import QDLDLKKTSolver
+
+KKT_SOLVERS = {
+    "dense": DenseKKTSolver,
+    "qdldl": QDLDLKKTSolver,
+}
+
+
+def resolve_kkt_solver(name: str, device) -> str:
+    if not isinstance(name, str):
+        raise TypeError("kkt_solver must be a string: 'auto', " + ", ".join(map(repr, KKT_SOLVERS)))
+    key = name.lower()
+    if key == "auto":
+        return "dense" if str(device).startswith("cuda") else "qdldl"
+    if key not in KKT_SOLVERS:
+        raise ValueError(f"kkt_solver={name!r} is unknown; choose 'auto' or one of "
+                         f"{sorted(KKT_SOLVERS)}")
+    return key
+
+
+def make_kkt_solver(name: str, problem: KKTProblem, blocks: List[ScalingBlock], settings) -> KKTSolver:
+    """Construct the backend registered under ``name`` (after resolving 'auto')."""
+    return KKT_SOLVERS[resolve_kkt_solver(name, problem.device)](problem, blocks, settings)
+
+
+__all__ = ["KKT_SOLVERS", "KKTProblem", "KKTSolver", "Regularization", "apply_blocks",
+           "make_kkt_solver", "resolve_kkt_solver"]

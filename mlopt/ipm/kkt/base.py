@@ -1,0 +1,156 @@
+"""The KKT-solver interface used by the interior-point loop.
+
+Every Newton step of the IPM needs solutions of the quasi-definite system
+
+    K [x; z] = [r_x; r_z],        K = [ P    Aᵀ ]
+                                      [ A   −H  ]
+
+where H = WᵀW is the (block-diagonal) cone scaling.  A backend receives H as a list of
+:class:`~mlopt.ipm.cones.ScalingBlock` — explicit batched blocks, one per cone group:
+
+* ``kind="zero"``  rows (n,)          H = 0 on these rows (equalities)
+* ``kind="diag"``  rows (n,), H (n,)  nonnegative cone, H = diag(s/z)
+* ``kind="dense"`` rows (k,d), H (k,d,d)  one symmetric block per cone: second-order
+  cones (grouped by dimension d) and exponential cones (d = 3)
+
+so a structured backend can, e.g., eliminate per-sample cone blocks and factor a d×d
+matrix.  The core loop calls only
+
+    ok = solver.update(blocks, reg)     # new scaling; factor K + reg (returns False on failure)
+    x, z = solver.solve(r_x, r_z)       # solve K [x; z] = [r_x; r_z]  (refined)
+
+``reg`` (:class:`Regularization`) carries the static ε: the backend factors
+K_ε = [P + εI, Aᵀ; A, −(H + εI)] and, if it detects a breakdown, may enlarge ε
+("dynamic" regularization).  :meth:`KKTSolver.solve` then runs iterative refinement
+against the exact K (no ε), so regularization does not bias the step.
+
+A backend subclasses :class:`KKTSolver` and implements ``_factor`` and ``_solve_reg``;
+it is registered by name in :mod:`mlopt.ipm.kkt` (``kkt_solver="..."`` setting).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Tuple
+
+import scipy.sparse as sp
+import torch
+
+from ..cones import ScalingBlock
+
+
+@dataclass
+class Regularization:
+    """Static (+ dynamic) diagonal regularization of the KKT factorisation."""
+
+    static: float = 1e-8  #: ε added as +εI (x block) and −εI (z block)
+    dynamic_enable: bool = True  #: allow the backend to enlarge ε on breakdown
+    dynamic_delta: float = 2e-7  #: floor used for ε after a breakdown
+
+
+@dataclass
+class KKTProblem:
+    """The (equilibrated) data a backend needs: scipy copies on CPU, torch CSR on device."""
+
+    P_sp: sp.csc_matrix  # full symmetric
+    A_sp: sp.csc_matrix
+    P: torch.Tensor  # sparse CSR, device
+    A: torch.Tensor  # sparse CSR, device
+    At: torch.Tensor  # sparse CSR, device
+    device: torch.device
+
+    @property
+    def n(self) -> int:
+        return self.A_sp.shape[1]
+
+    @property
+    def m(self) -> int:
+        return self.A_sp.shape[0]
+
+
+def apply_blocks(blocks: List[ScalingBlock], v: torch.Tensor) -> torch.Tensor:
+    """H v for H given by its scaling blocks."""
+    out = torch.zeros_like(v)
+    for blk in blocks:
+        if blk.kind == "diag":
+            out[blk.rows] = blk.H * v[blk.rows]
+        elif blk.kind == "dense":
+            out[blk.rows] = torch.einsum("kij,kj->ki", blk.H, v[blk.rows])
+    return out
+
+
+def spmv(M: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    if M.shape[0] == 0 or M.shape[1] == 0:
+        return torch.zeros(M.shape[0], dtype=v.dtype, device=v.device)
+    return (M @ v[:, None])[:, 0]
+
+
+class KKTSolver:
+    """Base class: iterative refinement on top of a regularized factorisation."""
+
+    name = "base"
+
+    def __init__(self, problem: KKTProblem, blocks: List[ScalingBlock], settings) -> None:
+        self.problem = problem
+        self.settings = settings
+        self.blocks = blocks
+        self.eps = settings.static_regularization_constant
+
+    # --- to implement ---------------------------------------------------------
+    def _factor(self, blocks: List[ScalingBlock], eps: float) -> bool:
+        raise NotImplementedError
+
+    def _solve_reg(self, rx: torch.Tensor, rz: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    # --- interface used by the core loop ------------------------------------------
+    def update(self, blocks: List[ScalingBlock], reg: Regularization) -> bool:
+        """Take the new scaling blocks and factor K_ε; enlarge ε on failure if allowed."""
+        self.blocks = blocks
+        eps = reg.static
+        for _ in range(4 if reg.dynamic_enable else 1):
+            try:
+                ok = self._factor(blocks, eps)
+            except (RuntimeError, ValueError, ArithmeticError):
+                ok = False
+            if ok:
+                self.eps = eps
+                return True
+            eps = max(eps * 100, reg.dynamic_delta)
+        return False
+
+    def apply_K(self, x: torch.Tensor, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Exact K [x; z] = [Px + Aᵀz; Ax − Hz]."""
+        p = self.problem
+        return (spmv(p.P, x) + spmv(p.At, z), spmv(p.A, x) - apply_blocks(self.blocks, z))
+
+    def solve(self, rx: torch.Tensor, rz: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Solve K [x; z] = [rx; rz] with the factorisation plus iterative refinement."""
+        x, z = self._solve_reg(rx, rz)
+        st = self.settings
+        if not st.iterative_refinement_enable:
+            return x, z
+        normb = max(float(rx.abs().max()) if rx.numel() else 0.0, float(rz.abs().max()))
+        kx, kz = self.apply_K(x, z)
+        ex, ez = rx - kx, rz - kz
+        norme = _inf(ex, ez)
+        for _ in range(st.iterative_refinement_max_iter):
+            if not norme > st.iterative_refinement_abstol + st.iterative_refinement_reltol * normb:
+                break
+            dx, dz = self._solve_reg(ex, ez)
+            xn, zn = x + dx, z + dz
+            kx, kz = self.apply_K(xn, zn)
+            exn, ezn = rx - kx, rz - kz
+            normen = _inf(exn, ezn)
+            ratio = norme / normen if normen > 0 else float("inf")
+            if ratio < st.iterative_refinement_stop_ratio:
+                if ratio > 1:
+                    x, z = xn, zn
+                break
+            x, z, ex, ez, norme = xn, zn, exn, ezn, normen
+        return x, z
+
+
+def _inf(a: torch.Tensor, b: torch.Tensor) -> float:
+    va = float(a.abs().max()) if a.numel() else 0.0
+    vb = float(b.abs().max()) if b.numel() else 0.0
+    return max(va, vb)

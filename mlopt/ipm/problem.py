@@ -1,0 +1,115 @@
+"""Validation of the problem data and conversion to torch.
+
+Problem:  minimize ½xᵀPx + qᵀx  subject to  Ax + s = b,  s ∈ K.
+P, A may be scipy sparse matrices, dense numpy arrays or torch tensors; P must be
+symmetric, or upper triangular (then, as in Clarabel, only its upper triangle is read).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .cones import check_cones
+
+
+def _to_sparse(M: object, name: str) -> sp.csc_matrix:
+    if isinstance(M, torch.Tensor):
+        M = M.detach().to("cpu")
+        M = M.to_dense() if M.layout != torch.strided else M
+        M = M.to(torch.float64).numpy()
+    if sp.issparse(M):
+        M = sp.csc_matrix(M, dtype=np.float64)
+    else:
+        if isinstance(M, (str, bytes)):
+            raise TypeError(f"{name} must be a matrix (scipy sparse, numpy or torch), got a string")
+        try:
+            M = np.asarray(M, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a numeric matrix (scipy sparse, numpy array or "
+                            f"torch tensor), got {type(M).__name__}") from exc
+        if M.ndim != 2:
+            raise ValueError(f"{name} must be 2-dimensional, got shape {M.shape}")
+        M = sp.csc_matrix(M)
+    if not np.all(np.isfinite(M.data)):
+        raise ValueError(f"{name} contains NaN or inf entries; remove them before solving")
+    return M
+
+
+def _to_vector(v: object, name: str, length: int) -> np.ndarray:
+    if isinstance(v, torch.Tensor):
+        v = v.detach().to("cpu").to(torch.float64).numpy()
+    if sp.issparse(v):
+        v = v.toarray()
+    if isinstance(v, (str, bytes)):
+        raise TypeError(f"{name} must be a numeric vector, got a string")
+    try:
+        v = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric vector, got {type(v).__name__}") from exc
+    if v.ndim == 2 and 1 in v.shape:
+        v = v.ravel()
+    if v.ndim != 1 or v.shape[0] != length:
+        raise ValueError(f"{name} must be a vector of length {length}, got shape {v.shape}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"{name} contains NaN or inf entries; remove them before solving")
+    return v.copy()
+
+
+@dataclass
+class ProblemData:
+    """Validated problem in scipy/numpy form (CPU, float64)."""
+
+    P: sp.csc_matrix  # full symmetric
+    q: np.ndarray
+    A: sp.csc_matrix
+    b: np.ndarray
+    cones: list
+
+    @property
+    def n(self) -> int:
+        return self.q.shape[0]
+
+    @property
+    def m(self) -> int:
+        return self.b.shape[0]
+
+
+def validate_problem(P: Optional[object], q: object, A: object, b: object,
+                     cones: Sequence[object]) -> ProblemData:
+    """Check shapes, finiteness and cones; return a :class:`ProblemData`."""
+    if A is None:
+        raise TypeError("A must be a matrix; pass an (0, n) matrix for a problem without constraints")
+    A = _to_sparse(A, "A")
+    m, n = A.shape
+    q = _to_vector(q, "q", n)
+    b = _to_vector(b, "b", m)
+    if P is None:
+        P = sp.csc_matrix((n, n))
+    else:
+        P = _to_sparse(P, "P")
+        if P.shape != (n, n):
+            raise ValueError(f"P must have shape ({n}, {n}) to match A with {n} columns, got {P.shape}")
+        lower = sp.tril(P, k=-1)
+        if lower.nnz and abs(P - P.T).max() > 1e-12 * max(1.0, abs(P).max()):
+            raise ValueError("P must be symmetric (or upper triangular, as in Clarabel)")
+        upper = sp.triu(P)
+        P = sp.csc_matrix(upper + sp.triu(P, k=1).T)
+    if m == 0:
+        raise ValueError("A has no rows; the IPM needs at least one constraint row")
+    cones = check_cones(cones, m)
+    return ProblemData(P=P, q=q, A=A, b=b, cones=cones)
+
+
+def sparse_to_torch(M: sp.spmatrix, device: torch.device) -> torch.Tensor:
+    """scipy matrix -> torch sparse CSR float64 on ``device``."""
+    M = sp.csr_matrix(M)
+    return torch.sparse_csr_tensor(
+        torch.as_tensor(M.indptr, dtype=torch.int64),
+        torch.as_tensor(M.indices, dtype=torch.int64),
+        torch.as_tensor(M.data, dtype=torch.float64),
+        size=M.shape,
+    ).to(device)

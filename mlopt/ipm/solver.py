@@ -1,0 +1,94 @@
+"""Public entry point :func:`solve`: validate → equilibrate → iterate → unscale."""
+from __future__ import annotations
+
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .core import IPMCore
+from .equilibrate import no_equilibration, ruiz
+from .kkt import resolve_kkt_solver
+from .problem import validate_problem
+from .result import IPMResult
+from .settings import IPMSettings
+from .status import Status
+
+
+def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[object],
+          settings: Optional[IPMSettings] = None, **kwargs) -> IPMResult:
+    """Solve  min ½xᵀPx + qᵀx  s.t.  Ax + s = b, s ∈ K  with the torch interior-point method.
+
+    Parameters
+    ----------
+    P : (n, n) symmetric (or upper-triangular) matrix or None — scipy sparse, numpy or torch.
+    q : (n,) vector.
+    A : (m, n) matrix — scipy sparse, numpy or torch.
+    b : (m,) vector.
+    cones : list of cone specs (``ZeroCone(k)``, ``NonnegativeCone(k)``, ``SecondOrderCone(d)``,
+        ``ExponentialCone(count)``) whose dimensions add up to m, in row order.
+    settings : an :class:`IPMSettings`, or settings as keyword arguments
+        (``device="cuda"``, ``kkt_solver="dense"``, ``verbose=True``, ``tol=1e-9`` …).
+
+    Returns
+    -------
+    IPMResult with status, x, s, z, objectives, iterations, residuals, gap, solve_time
+    and, for infeasible problems, the certificate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlopt.ipm import solve, NonnegativeCone
+    >>> res = solve(None, np.array([1.0, 1.0]), -np.eye(2), np.zeros(2), [NonnegativeCone(2)])
+    >>> res.status.value, round(res.primal_objective, 8)
+    ('solved', 0.0)
+    """
+    t_start = time.perf_counter()
+    if settings is None:
+        settings = IPMSettings.from_kwargs(**kwargs)
+    elif kwargs:
+        raise TypeError("pass either settings=IPMSettings(...) or keyword settings, not both")
+    elif not isinstance(settings, IPMSettings):
+        raise TypeError("settings must be an IPMSettings instance")
+    resolve_kkt_solver(settings.kkt_solver, settings.device)  # validate early
+    data = validate_problem(P, q, A, b, cones)
+    if settings.equilibrate_enable:
+        scaled, eq = ruiz(data, settings.equilibrate_max_iter, settings.equilibrate_min_scaling,
+                          settings.equilibrate_max_scaling)
+    else:
+        scaled, eq = no_equilibration(data)
+    core = IPMCore(scaled, eq, settings, t_start)
+    status, v, info, iters = core.run()
+    return _build_result(data, eq, core, status, v, info, iters, t_start)
+
+
+def _build_result(data, eq, core, status, v, info, iters, t_start) -> IPMResult:
+    x = v.x.detach().cpu().numpy() * eq.d
+    s = v.s.detach().cpu().numpy() / eq.e
+    z = v.z.detach().cpu().numpy() * eq.e / eq.c
+    nan_n, nan_m = np.full(data.n, np.nan), np.full(data.m, np.nan)
+    certificate = None
+    if status in (Status.PRIMAL_INFEASIBLE, Status.ALMOST_PRIMAL_INFEASIBLE):
+        bz = float(data.b @ z)
+        z = z / abs(bz) if bz != 0 else z  # normalise so that bᵀz = −1
+        certificate = z
+        x, s = nan_n, nan_m
+        pobj, dobj = np.inf, np.inf
+    elif status in (Status.DUAL_INFEASIBLE, Status.ALMOST_DUAL_INFEASIBLE):
+        qx = float(data.q @ x)
+        scale = 1.0 / abs(qx) if qx != 0 else 1.0  # normalise so that qᵀx = −1
+        x, s = x * scale, s * scale
+        certificate = x
+        z = nan_m
+        pobj, dobj = -np.inf, -np.inf
+    else:
+        x, s, z = x / v.tau, s / v.tau, z / v.tau
+        xPx = float(x @ (data.P @ x))
+        pobj = 0.5 * xPx + float(data.q @ x)
+        dobj = -0.5 * xPx - float(data.b @ z)
+    return IPMResult(
+        status=status, x=x, s=s, z=z, primal_objective=pobj, dual_objective=dobj,
+        iterations=iters, primal_residual=info.pres, dual_residual=info.dres,
+        gap=info.gap_rel, gap_abs=info.gap_abs, solve_time=time.perf_counter() - t_start,
+        certificate=certificate, tau=v.tau, kappa=v.kappa, kkt_solver=core.kkt.name,
+        device=str(core.dev), history=core.history)
