@@ -20,6 +20,7 @@ are listed in ``formulations/certificates.md``.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,6 @@ class Certificate:
     dual: float
     gap: float
     relative_gap: float
-    theta: np.ndarray | None = None
 
     def __repr__(self) -> str:
         return f"Certificate(primal={self.primal:.10g}, dual={self.dual:.10g}, gap={self.gap:.3e}, relative_gap={self.relative_gap:.3e})"
@@ -97,36 +97,66 @@ def _fix_intercept(theta: torch.Tensor) -> torch.Tensor:
     return torch.where(theta > 0, theta * shrink_pos, theta * shrink_neg)
 
 
-def _penalty_conjugate(obj: Objective, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(h*(v) when a₂ > 0 — else 0 —, dual norm N°(v) used for scaling when a₂ = 0)."""
+def _support_target(obj: Objective, coef: torch.Tensor, zero_tol: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mask of coordinates where −Xᵀθ must equal ∇h(w), that value ∇h(w) = a₂w + a₁∇N(w))."""
+    a1, a2 = obj.penalty_weights
+    w = coef.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        norm = obj.penalty.norm_value(w) if a1 else (w * 0).sum()
+        (gn,) = torch.autograd.grad(norm, w, allow_unused=False)
+    target = a2 * coef + a1 * gn
+    big = coef.abs() > zero_tol * float(coef.abs().max()) if coef.numel() else coef != 0
+    mask = torch.ones_like(coef, dtype=torch.bool) if a1 == 0 else big
+    if obj.positive:
+        mask = mask & big
+    return mask, target
+
+
+def _free_features(obj: Objective, d: int, device) -> torch.Tensor:
+    """Features h does not penalize at all (then (Xᵀθ)ⱼ = 0 is a hard dual constraint)."""
+    a1, a2 = obj.penalty_weights
+    free = torch.zeros(d, dtype=torch.bool, device=device)
+    if a2 > 0:
+        return free
+    if a1 == 0 or obj.penalty.name in ("none", "l2"):
+        return ~free
+    if obj.penalty.name == "group":
+        idx = obj.penalty.index_lists(d)
+        free[:] = True
+        free[torch.as_tensor(np.concatenate(idx), device=device)] = False
+    return free
+
+
+def _penalty_conjugate(obj: Objective, v: torch.Tensor, free: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """(h*(v) when a₂ > 0 — else 0 —, the factor t ≤ 1 that puts t·v in dom h* when a₂ = 0)."""
     a1, a2 = obj.penalty_weights
     name = obj.penalty.name
-    if obj.positive:
-        v = v.clamp(min=0) if name in ("none", "l2") or a1 == 0 else v
     zero = torch.zeros((), dtype=v.dtype, device=v.device)
-    if a1 == 0 or name in ("none", "l2"):
-        if a2 > 0:
-            return 0.5 / a2 * (v**2).sum(), zero
-        return zero, v.abs().max() if v.numel() else zero  # needs v = 0: scaling towards 0
-    if name in ("l1", "elasticnet"):
-        shrunk = (v - a1).clamp(min=0) if obj.positive else (v.abs() - a1).clamp(min=0)
-        if a2 > 0:
-            return 0.5 / a2 * (shrunk**2).sum(), zero
-        return zero, (v.max() if obj.positive else v.abs().max())
-    if name == "group":
-        if obj.positive:
-            raise ValueError("certificate: group penalty with positive=True is not covered")
+    if obj.positive and (name == "group"):
+        raise ValueError("certificate: group penalty with positive=True is not covered")
+    if a2 > 0:
+        if a1 == 0 or name in ("none", "l2"):
+            vv = v.clamp(min=0) if obj.positive else v
+            return 0.5 / a2 * (vv**2).sum(), 1.0
+        if name in ("l1", "elasticnet"):
+            shrunk = (v - a1).clamp(min=0) if obj.positive else (v.abs() - a1).clamp(min=0)
+            return 0.5 / a2 * (shrunk**2).sum(), 1.0
         members, labels, sizes = obj.penalty._labels(v)
         norms = obj.penalty._group_norms(v, members, labels, len(sizes))
-        free = torch.ones(v.shape[0], dtype=torch.bool, device=v.device)
-        free[members] = False
-        if a2 > 0:
-            return 0.5 / a2 * (((norms - a1 * sizes).clamp(min=0) ** 2).sum() + (v[free] ** 2).sum()), zero
-        ratio = (norms / sizes).max()
-        if free.any():
-            ratio = torch.maximum(ratio, torch.full_like(ratio, float("inf")) if v[free].abs().max() > 0 else ratio)
-        return zero, ratio
-    raise ValueError(f"certificate: penalty {name!r} is not covered")
+        return 0.5 / a2 * (((norms - a1 * sizes).clamp(min=0) ** 2).sum() + (v[free] ** 2).sum()), 1.0
+    # a₂ = 0: h* is the indicator of {N°(v) ≤ a₁} (and v_free = 0)
+    if free.any():
+        vf = v[free].clamp(min=0) if obj.positive else v[free]
+        if float(vf.abs().max()) > 1e-12 * (1.0 + float(v.abs().max())):
+            return zero, 0.0
+    if a1 == 0 or name in ("none", "l2"):
+        return zero, 1.0
+    if name in ("l1", "elasticnet"):
+        dual_norm = float(v.max() if obj.positive else v.abs().max())
+    else:
+        members, labels, sizes = obj.penalty._labels(v)
+        dual_norm = float((obj.penalty._group_norms(v, members, labels, len(sizes)) / sizes).max())
+    return zero, (1.0 if dual_norm <= a1 else a1 / dual_norm)
 
 
 def _check(obj: Objective) -> None:
@@ -139,51 +169,92 @@ def _check(obj: Objective) -> None:
         raise ValueError("certificate: objectives with bounds= are not covered; drop bounds or use a conic solver")
     if obj.loss.name not in CERTIFIED_LOSSES:
         raise ValueError(f"certificate: loss {obj.loss.name!r} is not covered; covered are {CERTIFIED_LOSSES}")
-
-
-def dual_value(obj: Objective, coef: torch.Tensor, intercept: torch.Tensor) -> tuple[float, torch.Tensor]:
-    """D(θ) for the feasible θ built from (coef, intercept) as in the module docstring; returns (D, θ)."""
-    _check(obj)
-    X, y, s = obj.tensors(coef.device)
-    lam = obj.loss_weight
-    name = obj.loss.name
-    multi = y.ndim == 2
-    z = (X @ coef + intercept).detach().requires_grad_(True)
-    with torch.enable_grad():
-        per = obj.loss.value(z, y)
-        (u,) = torch.autograd.grad(per.sum(), z)  # ℓ'(zᵢ) (a subgradient where ℓ is kinked)
-    u = _clip_to_domain(name, u, y, obj.loss)
-    if name == "multinomial" and obj.fit_intercept:
+    if obj.loss.name == "multinomial" and obj.fit_intercept:
         raise ValueError("certificate: multinomial loss with an intercept is not covered (fit_intercept=False is)")
-    c = torch.full((X.shape[0],), lam, dtype=X.dtype, device=X.device) if s is None else lam * s
-    cc = c[:, None] if multi else c
-    theta = cc * u
-    if obj.fit_intercept:
+
+
+_KINKED = {"hinge": 1.0, "absolute": 0.0, "quantile": 0.0}
+
+
+def _kink_candidates(obj, X, y, z, u, c, coef) -> list[torch.Tensor]:
+    """Refined ℓ'(z) for kinked losses: on samples at the kink (within δ), solve the
+    stationarity equations X_Mᵀθ_M = −∇h(w) − X_{M̄}ᵀθ_{M̄} (and Σθ = 0) by least squares."""
+    name = obj.loss.name
+    if name not in _KINKED:
+        return []
+    kink = (y * z - 1.0).abs() if name == "hinge" else (y - z).abs()
+    out = []
+    multi = u.ndim == 2
+    U, Z, C = (u, kink, c) if multi else (u[:, None], kink[:, None], c)
+    for zero_tol, delta in itertools.product((0.0, 1e-9, 1e-6), (1e-9, 1e-7, 1e-5, 1e-3)):
+        mask_s, target = _support_target(obj, coef, zero_tol)
+        T, Ms = (target, mask_s) if multi else (target[:, None], mask_s[:, None])
+        cand = U.clone()
+        for k in range(U.shape[1]):  # outputs are independent one-vs-rest columns
+            M = Z[:, k] <= delta * (1.0 + Z[:, k].abs().max())
+            if not M.any():
+                continue
+            theta_out = C[~M] * U[~M, k]
+            rows = Ms[:, k]
+            A = X[M][:, rows].T * C[M]  # (|S|, |M|): coefficients of u_M
+            rhs = -T[rows, k] - X[~M][:, rows].T @ theta_out
+            if obj.fit_intercept:
+                A = torch.cat([A, C[M][None, :]], dim=0)
+                rhs = torch.cat([rhs, -theta_out.sum().reshape(1)])
+            if A.shape[0] == 0:
+                continue
+            sol = torch.linalg.lstsq(A.cpu(), rhs.cpu()[:, None], driver="gelsd").solution[:, 0].to(U)
+            cand[M, k] = sol
+        cand = cand if multi else cand[:, 0]
+        out.append(_clip_to_domain(name, cand, y, obj.loss))
+    return out
+
+
+def _feasible_dual(obj, X, y, c, theta, free) -> float:
+    """Make θ dual feasible (intercept, unpenalized features, dual-norm scaling) and return D(θ)."""
+    cc = c[:, None] if theta.ndim == 2 else c
+    if obj.loss.name == "squared":  # dom ℓ* = ℝ: project θ onto {Σθ = 0, X_freeᵀθ = 0}
+        cols = [X[:, free]] if free.any() else []
+        if obj.fit_intercept:
+            cols.append(torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device))
+        if cols:
+            Q, _ = torch.linalg.qr(torch.cat(cols, dim=1))
+            theta = theta - Q @ (Q.T @ theta)
+    elif obj.fit_intercept:
         theta = _fix_intercept(theta)
     v = -(X.T @ theta)
-    a1, a2 = obj.penalty_weights
-    h_star, dual_norm = _penalty_conjugate(obj, v)
-    if a2 == 0:
-        bound = a1 if obj.penalty.name not in ("none", "l2") else 0.0
-        if float(dual_norm) > bound:
-            scale = bound / float(dual_norm) if np.isfinite(float(dual_norm)) else 0.0
-            theta = theta * scale
-    # conjugate terms on the (possibly rescaled) point, per sample
+    h_star, scale = _penalty_conjugate(obj, v, free)
+    if scale < 1.0:
+        theta = theta * scale
     safe = torch.where(cc > 0, cc, torch.ones_like(cc))
-    ustar = theta / safe
-    conj = _loss_conjugate(name, ustar, y, obj.loss)
-    if multi and conj.ndim == 2:
-        conj = conj.sum(dim=1)
-    conj_total = (c * torch.where(c > 0, conj, torch.zeros_like(conj))).sum()
-    if a2 > 0:
-        h_star, _ = _penalty_conjugate(obj, -(X.T @ theta))
+    conj = _loss_conjugate(obj.loss.name, theta / safe, y, obj.loss)
+    if conj.ndim == 2:
+        conj = (torch.where(cc > 0, conj, torch.zeros_like(conj))).sum(dim=1)
     else:
-        h_star = torch.zeros((), dtype=X.dtype, device=X.device)
-    return float(-conj_total - h_star), theta
+        conj = torch.where(c > 0, conj, torch.zeros_like(conj))
+    return float(-(c * conj).sum() - h_star)
 
 
-def certificate(obj: Objective, coef, intercept=0.0, device: str | torch.device = "cpu",
-                keep_theta: bool = False) -> Certificate:
+def dual_value(obj: Objective, coef: torch.Tensor, intercept: torch.Tensor) -> float:
+    """The best D(θ) over the feasible dual points built from (coef, intercept); see the module docstring."""
+    _check(obj)
+    X, y, s = obj.tensors(coef.device)
+    coef = coef.detach()
+    z = (X @ coef + intercept).detach().requires_grad_(True)
+    with torch.enable_grad():
+        (u,) = torch.autograd.grad(obj.loss.value(z, y).sum(), z)  # ℓ'(zᵢ), a subgradient at kinks
+    z = z.detach()
+    u = _clip_to_domain(obj.loss.name, u, y, obj.loss)
+    c = torch.full((X.shape[0],), obj.loss_weight, dtype=X.dtype, device=X.device) if s is None else obj.loss_weight * s
+    free = _free_features(obj, X.shape[1], X.device)
+    cc = c[:, None] if u.ndim == 2 else c
+    best = -float("inf")
+    for cand in [u] + _kink_candidates(obj, X, y, z, u, c, coef):
+        best = max(best, _feasible_dual(obj, X, y, c, cc * cand, free))
+    return best
+
+
+def certificate(obj: Objective, coef, intercept=0.0, device: str | torch.device = "cpu") -> Certificate:
     """Duality-gap certificate of (coef, intercept) — from any solver — for ``obj``.
 
     Args:
@@ -212,8 +283,7 @@ def certificate(obj: Objective, coef, intercept=0.0, device: str | torch.device 
     violation = obj.constraint_violation(w.cpu().numpy())
     if violation > 0:
         primal = float("inf")
-    dual, theta = dual_value(obj, w, b)
+    dual = dual_value(obj, w, b)
     gap = max(primal - dual, 0.0)
     rel = gap / max(abs(primal), 1e-12) if np.isfinite(primal) else float("inf")
-    return Certificate(primal=primal, dual=dual, gap=gap, relative_gap=rel,
-                       theta=theta.detach().cpu().numpy() if keep_theta else None)
+    return Certificate(primal=primal, dual=dual, gap=gap, relative_gap=rel)

@@ -23,7 +23,7 @@ from .cones import CompositeCone
 from .info import Info, Residuals, check_convergence, insufficient_progress, measure
 from .kkt import KKTProblem, Regularization, make_kkt_solver
 from .kkt.base import spmv
-from .problem import ProblemData, sparse_to_torch
+from .problem import ProblemData, SparseOperator
 from .status import Status
 
 
@@ -55,8 +55,8 @@ class IPMCore:
         dev = torch.device(settings.device)
         self.dev = dev
         f64 = dict(dtype=torch.float64, device=dev)
-        self.P, self.A = sparse_to_torch(data.P, dev), sparse_to_torch(data.A, dev)
-        self.At = sparse_to_torch(data.A.T, dev)
+        self.P, self.A = SparseOperator(data.P, dev), SparseOperator(data.A, dev)
+        self.At = SparseOperator(data.A.T, dev)
         self.q, self.b = torch.as_tensor(data.q, **f64), torch.as_tensor(data.b, **f64)
         self.P_is_zero = data.P.nnz == 0 or not np.any(data.P.data)
         self.eq = (torch.as_tensor(eq.d, **f64), torch.as_tensor(eq.e, **f64), eq.c)

@@ -6,6 +6,7 @@ symmetric, or upper triangular (then, as in Clarabel, only its upper triangle is
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -104,12 +105,35 @@ def validate_problem(P: Optional[object], q: object, A: object, b: object,
     return ProblemData(P=P, q=q, A=A, b=b, cones=cones)
 
 
+class SparseOperator:
+    """A sparse matrix for matrix–vector products on torch vectors of one device.
+
+    On CPU the product uses scipy's CSR kernel on zero-copy numpy views (torch's CPU
+    sparse kernels are much slower); on CUDA it uses a torch sparse CSR tensor.
+    """
+
+    def __init__(self, M: sp.spmatrix, device: torch.device) -> None:
+        self.sp = sp.csr_matrix(M, dtype=np.float64)
+        self.shape = self.sp.shape
+        self.device = torch.device(device)
+        self.torch = None if self.device.type == "cpu" else sparse_to_torch(self.sp, self.device)
+
+    def __matmul__(self, v: torch.Tensor) -> torch.Tensor:
+        if self.torch is None:
+            return torch.from_numpy(self.sp @ v.detach().numpy())
+        if self.shape[0] == 0 or self.shape[1] == 0:
+            return torch.zeros(self.shape[0], dtype=v.dtype, device=v.device)
+        return (self.torch @ v[:, None])[:, 0]
+
+
 def sparse_to_torch(M: sp.spmatrix, device: torch.device) -> torch.Tensor:
     """scipy matrix -> torch sparse CSR float64 on ``device``."""
     M = sp.csr_matrix(M)
-    return torch.sparse_csr_tensor(
-        torch.as_tensor(M.indptr, dtype=torch.int64),
-        torch.as_tensor(M.indices, dtype=torch.int64),
-        torch.as_tensor(M.data, dtype=torch.float64),
-        size=M.shape,
-    ).to(device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        return torch.sparse_csr_tensor(
+            torch.as_tensor(M.indptr, dtype=torch.int64),
+            torch.as_tensor(M.indices, dtype=torch.int64),
+            torch.as_tensor(M.data, dtype=torch.float64),
+            size=M.shape, check_invariants=False,
+        ).to(device)

@@ -96,6 +96,22 @@ def dual_barrier(z: torch.Tensor) -> torch.Tensor:
     return -torch.log(-w * u) - torch.log(v - u - u * torch.log(-w / u))
 
 
+def solve3(H: torch.Tensor, r: torch.Tensor):
+    """Batched solve of symmetric 3×3 systems H u = r by the adjugate; also 'H is PD'."""
+    a, b, c = H[:, 0, 0], H[:, 0, 1], H[:, 0, 2]
+    d, e, f = H[:, 1, 1], H[:, 1, 2], H[:, 2, 2]
+    A0, B0, C0 = d * f - e * e, c * e - b * f, b * e - c * d
+    D0, E0, F0 = a * f - c * c, b * c - a * e, a * d - b * b
+    det = a * A0 + b * B0 + c * C0
+    ok = (a > 0) & (F0 > 0) & (det > 0)
+    det = torch.where(ok, det, torch.ones_like(det))
+    r0, r1, r2 = r[:, 0], r[:, 1], r[:, 2]
+    u = torch.stack([A0 * r0 + B0 * r1 + C0 * r2,
+                     B0 * r0 + D0 * r1 + E0 * r2,
+                     C0 * r0 + E0 * r1 + F0 * r2], dim=1) / det[:, None]
+    return u, ok
+
+
 def backtrack(x, dx, alpha_max, step, alpha_min, feasible) -> float:
     """Per-cone backtracking α ← step·α until x + α dx is interior; returns the min."""
     alpha = torch.full((x.shape[0],), float(alpha_max), dtype=x.dtype, device=x.device)
@@ -187,11 +203,10 @@ class ExponentialGroup(ConeGroup):
 
     def higher_correction(self, ds: torch.Tensor, dz: torch.Tensor) -> torch.Tensor:
         """η = ½ ∇³f*(z)[Δz, u] with u = (∇²f*(z))⁻¹Δs (directional derivative of the Hessian)."""
-        L, info = torch.linalg.cholesky_ex(self.H_dual)
-        u = torch.cholesky_solve(ds[:, :, None], L)[:, :, 0]
+        u, ok = solve3(self.H_dual, ds)
         _, dHu = torch.func.jvp(lambda zz: dual_hess_apply(zz, u), (self.z,), (dz,))
         eta = 0.5 * dHu
-        return torch.where((info == 0)[:, None], eta, torch.zeros_like(eta))
+        return torch.where(ok[:, None], eta, torch.zeros_like(eta))
 
     def combined_ds_shift(self, dz, ds, sigma_mu):
         return sigma_mu * self.grad - self.higher_correction(ds, dz)

@@ -1,5 +1,7 @@
 """KKT-solver backends, chosen by the ``kkt_solver`` setting.
 
+``"qdldl"`` (sparse LDLᵀ, CPU), ``"dense"`` (LU of the full KKT matrix, torch CPU/CUDA),
+``"dense_normal"`` (reduced normal equations + Cholesky, torch CPU/CUDA).
 ``"auto"`` → ``"qdldl"`` on CPU, ``"dense"`` on CUDA.  To add a backend, subclass
 :class:`~mlopt.ipm.kkt.base.KKTSolver` and add one line to ``KKT_SOLVERS``.
 """
@@ -9,11 +11,12 @@ from typing import List
 
 from ..cones import ScalingBlock
 from .base import KKTProblem, KKTSolver, Regularization, apply_blocks
-from .dense import DenseKKTSolver
+from .dense import DenseKKTSolver, DenseNormalKKTSolver
 from .qdldl import QDLDLKKTSolver
 
 KKT_SOLVERS = {
     "dense": DenseKKTSolver,
+    "dense_normal": DenseNormalKKTSolver,
     "qdldl": QDLDLKKTSolver,
 }
 

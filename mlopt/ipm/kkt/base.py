@@ -49,13 +49,13 @@ class Regularization:
 
 @dataclass
 class KKTProblem:
-    """The (equilibrated) data a backend needs: scipy copies on CPU, torch CSR on device."""
+    """The (equilibrated) data a backend needs: scipy copies on CPU, operators on the device."""
 
     P_sp: sp.csc_matrix  # full symmetric
     A_sp: sp.csc_matrix
-    P: torch.Tensor  # sparse CSR, device
-    A: torch.Tensor  # sparse CSR, device
-    At: torch.Tensor  # sparse CSR, device
+    P: object  # SparseOperator (P v on the device)
+    A: object  # SparseOperator
+    At: object  # SparseOperator
     device: torch.device
 
     @property
@@ -78,10 +78,9 @@ def apply_blocks(blocks: List[ScalingBlock], v: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def spmv(M: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    if M.shape[0] == 0 or M.shape[1] == 0:
-        return torch.zeros(M.shape[0], dtype=v.dtype, device=v.device)
-    return (M @ v[:, None])[:, 0]
+def spmv(M, v: torch.Tensor) -> torch.Tensor:
+    """M v for a :class:`~mlopt.ipm.problem.SparseOperator` M."""
+    return M @ v
 
 
 class KKTSolver:

@@ -1,12 +1,17 @@
-"""Dense KKT backend in torch (CPU or CUDA): reduced normal equations + Cholesky.
+"""Dense KKT backends in torch (CPU or CUDA).
 
-Eliminating z from K_ε [x; z] = [r_x; r_z] (H_ε = H + εI is block diagonal and
+``"dense"`` (:class:`DenseKKTSolver`): LU with partial pivoting of the full regularized
+KKT matrix K_ε = [P + εI, Aᵀ; A, −(H + εI)] (``torch.linalg.lu_factor``); backward
+stable, for small or dense problems and for GPUs.
+
+``"dense_normal"`` (:class:`DenseNormalKKTSolver`): eliminating z from K_ε [x; z] = [r_x; r_z] (H_ε = H + εI is block diagonal and
 cheap to invert block by block) gives
 
     S x = r_x + Aᵀ H_ε⁻¹ r_z,    S = P + εI + Aᵀ H_ε⁻¹ A,    z = H_ε⁻¹ (A x − r_z),
 
 with S symmetric positive definite, factored by Cholesky (``torch.linalg.cholesky_ex``).
-Good for small or dense problems and for GPUs.
+Cheaper when n ≪ m, but S squares the conditioning of ill-scaled cones (exp cones near
+the boundary), so iterative refinement has more to do.
 """
 from __future__ import annotations
 
@@ -18,8 +23,8 @@ from ..cones import ScalingBlock
 from .base import KKTProblem, KKTSolver
 
 
-class DenseKKTSolver(KKTSolver):
-    name = "dense"
+class DenseNormalKKTSolver(KKTSolver):
+    name = "dense_normal"
 
     def __init__(self, problem: KKTProblem, blocks: List[ScalingBlock], settings) -> None:
         super().__init__(problem, blocks, settings)
@@ -72,3 +77,35 @@ class DenseKKTSolver(KKTSolver):
         x = torch.cholesky_solve(rhs[:, None], self.L)[:, 0]
         z = self._apply_Hinv(self.A_dense @ x) - Hrz
         return x, z
+
+
+class DenseKKTSolver(DenseNormalKKTSolver):
+    name = "dense"
+
+    def _factor(self, blocks: List[ScalingBlock], eps: float) -> bool:
+        n, m = self.problem.n, self.problem.m
+        self.blocks = blocks
+        K = torch.zeros(n + m, n + m, dtype=torch.float64, device=self.A_dense.device)
+        K[:n, :n] = self.P_dense
+        K[n:, :n] = self.A_dense
+        K[:n, n:] = self.A_dense.T
+        Hz = K[n:, n:]
+        for blk in blocks:
+            if blk.kind == "diag":
+                Hz[blk.rows, blk.rows] = -blk.H
+            elif blk.kind == "dense":
+                k, d = blk.rows.shape
+                r = blk.rows
+                Hz[r[:, :, None].expand(k, d, d), r[:, None, :].expand(k, d, d)] = -blk.H
+        K.diagonal()[:n] += eps
+        K.diagonal()[n:] -= eps
+        LU, piv, info = torch.linalg.lu_factor_ex(K)
+        if int(info) != 0 or not bool(torch.isfinite(LU).all()):
+            return False
+        self.LU, self.piv, self.n = LU, piv, n
+        return True
+
+    def _solve_reg(self, rx, rz):
+        rhs = torch.cat([rx, rz])[:, None]
+        sol = torch.linalg.lu_solve(self.LU, self.piv, rhs)[:, 0]
+        return sol[: self.n], sol[self.n:]
