@@ -186,7 +186,7 @@ def _kink_candidates(obj, X, y, z, u, c, coef) -> list[torch.Tensor]:
     out = []
     multi = u.ndim == 2
     U, Z, C = (u, kink, c) if multi else (u[:, None], kink[:, None], c)
-    for zero_tol, delta in itertools.product((0.0, 1e-9, 1e-6), (1e-9, 1e-7, 1e-5, 1e-3)):
+    for zero_tol, delta in itertools.product((0.0, 1e-6), (1e-8, 1e-5, 1e-3)):
         mask_s, target = _support_target(obj, coef, zero_tol)
         T, Ms = (target, mask_s) if multi else (target[:, None], mask_s[:, None])
         cand = U.clone()

@@ -67,8 +67,8 @@ def _plot(path: str, runs: list[tuple[str, int, list]], optimum: float, exact: b
     fig, ax = plt.subplots(figsize=(7, 4.5))
     labelled = set()
     for name, _, history in runs:
-        t = [h[0] for h in history[1:]]
-        v = [h[2] for h in history[1:]]
+        t = [h[0] for h in history]
+        v = [h[2] for h in history]
         ax.plot(t, v, color=colors[name], alpha=0.6, lw=1, label=None if name in labelled else name)
         labelled.add(name)
     ax.axhline(optimum, color="k", ls="--", label="convex optimum" + ("" if exact else " (sampled patterns)"))

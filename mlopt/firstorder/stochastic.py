@@ -49,7 +49,6 @@ def _run(p: Composite, x0, method: str, *, tol, max_iter, clock: Clock, stopper:
             rows = perm[start:start + b] if b < n else None
             _, grad = p.f_grad(x, rows, scale=n / b)
             d, state = tx.update(grad, state, k)
-            step = d / grad.where(grad != 0, torch.ones_like(grad)) if method == "adam" else None
             x = x - d
             if p.has_prox:
                 t = eta_box[0] * base(k)

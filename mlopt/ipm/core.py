@@ -83,12 +83,12 @@ class IPMCore:
         Px = spmv(self.P, v.x)
         Atz = spmv(self.At, v.z)
         Axs = spmv(self.A, v.x) + v.s
-        qx, bz = float(self.q @ v.x), float(self.b @ v.z)
-        xPx = float(v.x @ Px)
+        qx, bz = dot(self.q, v.x), dot(self.b, v.z)
+        xPx = dot(v.x, Px)
         return Residuals(
             rx=Px + Atz + v.tau * self.q, rz=Axs - v.tau * self.b,
             rtau=qx + bz + v.kappa + xPx / v.tau, Px=Px, Atz=Atz, Axs=Axs,
-            qx=qx, bz=bz, sz=float(v.s @ v.z), xPx=xPx)
+            qx=qx, bz=bz, sz=dot(v.s, v.z), xPx=xPx)
 
     def kkt_solve(self, rx, rz):
         t0 = time.perf_counter()
@@ -127,11 +127,12 @@ class IPMCore:
         xi = self.cones.ds_from_dz_offset(d_s)
         x2, z2 = self.kkt_solve(-d_x, -d_z + xi)
         xt = v.x / v.tau
-        dxt = x1 - xt
-        denom = (v.kappa / v.tau + float(dxt @ spmv(self.P, dxt))
-                 + float(z1 @ self.cones.mul_H(z1)))
-        num = (d_tau - d_kappa / v.tau + float((self.q + 2 * spmv(self.P, xt)) @ x2)
-               + float(self.b @ z2))
+        qP = self.q + 2 * spmv(self.P, xt)
+        # τ-row coefficient, written directly (not through K[x₁;z₁] = [−q;b], which a
+        # regularized solve of a singular K only satisfies approximately)
+        denom = (v.kappa / v.tau - dot(qP, x1) - dot(self.b, z1)
+                 + dot(xt, spmv(self.P, xt)))
+        num = d_tau - d_kappa / v.tau + dot(qP, x2) + dot(self.b, z2)
         dtau = num / denom
         dx = x2 + dtau * x1
         dz = z2 + dtau * z1
@@ -158,7 +159,7 @@ class IPMCore:
         tau, kappa = v.tau + alpha * d.tau, v.kappa + alpha * d.kappa
         if tau <= 0 or kappa <= 0:
             return math.inf
-        sz = float((v.s + alpha * d.s) @ (v.z + alpha * d.z))
+        sz = dot(v.s + alpha * d.s, v.z + alpha * d.z)
         mu = (sz + tau * kappa) / self.nu
         if mu <= 0:
             return math.inf
@@ -270,6 +271,11 @@ class IPMCore:
         if st.verbose:
             print(f"status: {status.value} after {it} iterations")
         return status, v, info, it
+
+
+def dot(a: torch.Tensor, b: torch.Tensor) -> float:
+    """aᵀb as a float ((a*b).sum(): torch's float64 CPU dot is very slow in some builds)."""
+    return float((a * b).sum())
 
 
 def _finite(step: Iterate) -> bool:

@@ -17,6 +17,7 @@ from cvxpy.reductions.solvers import utilities
 from cvxpy.reductions.solvers.conic_solvers.conic_solver import ConicSolver
 
 from .cones import ExponentialCone, NonnegativeCone, SecondOrderCone, ZeroCone
+from .kkt import resolve_kkt_solver
 from .settings import IPMSettings
 from .status import Status
 
@@ -67,7 +68,8 @@ class IPM(ConicSolver):
     def __init__(self, **settings: Any) -> None:
         super().__init__()
         self.settings = dict(settings)
-        IPMSettings.from_kwargs(**self.settings)  # validate now, fail at construction
+        st = IPMSettings.from_kwargs(**self.settings)  # validate now, fail at construction
+        resolve_kkt_solver(st.kkt_solver, st.device)
 
     def name(self) -> str:
         return "MLOPT_IPM"

@@ -42,6 +42,7 @@ class IPMSettings:
     min_terminate_step_length: float = 1e-4  #: below this, stop (insufficient progress)
     # --- linear algebra ---------------------------------------------------
     kkt_solver: str = "auto"  #: "auto" | "qdldl" | "dense" (see mlopt.ipm.kkt)
+    kkt_structure: object = None  #: problem structure for kkt_solver="structured" (SampleStructure)
     static_regularization_constant: float = 1e-8  #: ε added to the KKT diagonal
     static_regularization_proportional: float = 2.220446049250313e-16 ** 2  #: ε += this·max|diag|
     dynamic_regularization_enable: bool = True  #: bump ε when a factorisation breaks down
@@ -75,7 +76,10 @@ class IPMSettings:
             raise TypeError("setting 'kkt_solver' must be a string: 'auto', 'qdldl' or 'dense'")
         if not isinstance(self.device, (str, torch.device)):
             raise TypeError("setting 'device' must be a string such as 'cpu' or 'cuda'")
-        dev = torch.device(self.device)
+        try:
+            dev = torch.device(self.device)
+        except RuntimeError as exc:
+            raise ValueError(f"setting 'device' must be 'cpu' or 'cuda', got {self.device!r}") from exc
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ValueError("setting 'device' is 'cuda' but torch.cuda.is_available() is False; "
                              "use device='cpu'")

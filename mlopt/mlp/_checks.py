@@ -38,9 +38,11 @@ def check_bool(name: str, value) -> bool:
     return bool(value)
 
 
-def check_data(X, y=None):
+def check_data(X, y=None, *, require_y: bool = False):
     """float64 X (n, d) and y (n,), finite; errors name X / y."""
     if y is None:
+        if require_y:
+            raise ValueError("this estimator requires y to be passed, but the target y is None")
         return check_array(X, dtype=np.float64, input_name="X")
     return check_X_y(X, y, dtype=np.float64, y_numeric=False)
 

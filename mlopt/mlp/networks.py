@@ -149,7 +149,10 @@ class _TwoLayerBase(BaseEstimator):
         check_is_fitted(self, "first_layer_")
         X = check_data(X)
         if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, the model was fitted with {self.n_features_in_}")
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
         return add_bias_column(X, self.bias)
 
     def _decision(self, X) -> np.ndarray:
@@ -196,7 +199,7 @@ class TwoLayerReLU(RegressorMixin, _TwoLayerBase):
 
     def fit(self, X, y):
         self._check_params()
-        X, y = check_data(X, y)
+        X, y = check_data(X, y, require_y=True)
         return self._fit(X, np.asarray(y, dtype=np.float64))
 
     def predict(self, X) -> np.ndarray:
@@ -221,7 +224,7 @@ class TwoLayerReLUClassifier(ClassifierMixin, _TwoLayerBase):
 
     def fit(self, X, y):
         self._check_params()
-        X, y = check_data(X, y)
+        X, y = check_data(X, y, require_y=True)
         self.classes_, y_pm = binary_labels(y)
         return self._fit(X, y_pm)
 

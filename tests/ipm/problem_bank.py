@@ -144,8 +144,9 @@ def exp_geometric():
 
 
 def exp_infeasible():
+    # exp(x) ≥ 1 on x ≥ 0, so y ≤ 0.5 is impossible; the objective is bounded below
     x, y = cp.Variable(), cp.Variable()
-    return cp.Problem(cp.Minimize(x), [cp.exp(x) <= y, y <= -1])
+    return cp.Problem(cp.Minimize(y), [cp.exp(x) <= y, x >= 0, y <= 0.5])
 
 
 def exp_unbounded():

@@ -35,7 +35,7 @@ def test_convex_optimum_below_ten_seeds_of_sgd_and_adam(fitted, name):
     (X, y), model = fitted[name]
     assert model.patterns_exact_ and model.n_patterns_ == 2 * (1 + 29 + 29 * 28 // 2) - 1
     width = max(40, model.n_active_neurons_)
-    best = {opt: _best_of_seeds(X, y, width, opt, lr, epochs=400)
+    best = {opt: _best_of_seeds(X, y, width, opt, lr, epochs=250)
             for opt, lr in [("sgd", 2e-3), ("adam", 2e-2)]}
     opt_value = model.convex_optimum_
     for value in best.values():
@@ -125,3 +125,11 @@ def test_exact_on_too_many_features_raises():
     X = np.random.default_rng(0).standard_normal((10, 3))
     with pytest.raises(ValueError, match="rank"):
         ConvexReLU(bias=True, patterns="exact").fit(X, X[:, 0])
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_scikit_learn_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(ConvexReLU(patterns="sample", n_patterns=20, random_state=0), on_fail=None)
+    assert [r["check_name"] for r in results if r["status"] == "failed"] == []

@@ -14,6 +14,16 @@ from typing import Tuple
 import torch
 
 
+def gather(v: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """v[idx] for a LongTensor idx of any shape (index_select: much faster than v[idx])."""
+    return v.index_select(0, idx.reshape(-1)).view(idx.shape + v.shape[1:])
+
+
+def scatter_(out: torch.Tensor, idx: torch.Tensor, val: torch.Tensor) -> torch.Tensor:
+    """out[idx] = val in place, for a LongTensor idx of any shape."""
+    return out.index_copy_(0, idx.reshape(-1), val.reshape((-1,) + out.shape[1:]))
+
+
 @dataclass
 class ScalingBlock:
     """One batch of diagonal blocks of the scaling matrix H = WᵀW.

@@ -12,7 +12,7 @@ from typing import Callable, List, Sequence, Tuple
 import numpy as np
 import torch
 
-from .base import ConeGroup, ScalingBlock
+from .base import ConeGroup, ScalingBlock, gather, scatter_
 from .exp import ExponentialGroup
 from .nonneg import NonnegativeGroup
 from .soc import SecondOrderGroup
@@ -74,7 +74,7 @@ class CompositeCone:
     def _map(self, fn: Callable, *vecs: torch.Tensor) -> torch.Tensor:
         out = torch.zeros(self.m, dtype=torch.float64, device=self.device)
         for g in self.groups:
-            out[g.idx] = fn(g, *[v[g.idx] for v in vecs])
+            scatter_(out, g.idx, fn(g, *[gather(v, g.idx) for v in vecs]))
         return out
 
     # --- initialisation ----------------------------------------------------------
@@ -83,12 +83,13 @@ class CompositeCone:
         z = torch.zeros_like(s)
         for g in self.groups:
             sg, zg = g.unit_initialization()
-            s[g.idx], z[g.idx] = sg, zg
+            scatter_(s, g.idx, sg)
+            scatter_(z, g.idx, zg)
         return s, z
 
     def shift_to_interior(self, z: torch.Tensor, primal: bool) -> torch.Tensor:
         """Clarabel's symmetric initialisation: z ← z + α e with a positive margin."""
-        margins = [g.margins(z[g.idx], primal) for g in self.groups]
+        margins = [g.margins(gather(z, g.idx), primal) for g in self.groups]
         min_margin = min(m[0] for m in margins)
         pos_margin = sum(m[1] for m in margins)
         target = max(1.0, 0.1 * pos_margin / max(self.degree, 1))
@@ -101,12 +102,13 @@ class CompositeCone:
             shifts = [0.0]
         for a in shifts:
             for g in self.groups:
-                out[g.idx] = g.scaled_unit_shift(out[g.idx], a, primal)
+                scatter_(out, g.idx, g.scaled_unit_shift(gather(out, g.idx), a, primal))
         return out
 
     # --- scaling -------------------------------------------------------------------
     def update_scaling(self, s, z, mu: float, dual_only: bool) -> bool:
-        return all(g.update_scaling(s[g.idx], z[g.idx], mu, dual_only) for g in self.groups)
+        return all(g.update_scaling(gather(s, g.idx), gather(z, g.idx), mu, dual_only)
+                   for g in self.groups)
 
     def set_identity_scaling(self) -> None:
         for g in self.groups:
@@ -132,11 +134,11 @@ class CompositeCone:
     def step_length(self, dz, ds, z, s, alpha_max: float, backtrack: float, alpha_min: float):
         az = as_ = alpha_max
         for g in self.groups:
-            a, b = g.step_length(dz[g.idx], ds[g.idx], z[g.idx], s[g.idx], alpha_max,
-                                 backtrack, alpha_min)
+            a, b = g.step_length(gather(dz, g.idx), gather(ds, g.idx), gather(z, g.idx),
+                                 gather(s, g.idx), alpha_max, backtrack, alpha_min)
             az, as_ = min(az, a), min(as_, b)
         return az, as_
 
     def barrier(self, z, s, dz, ds, alpha: float) -> float:
-        return float(sum(g.barrier(z[g.idx], s[g.idx], dz[g.idx], ds[g.idx], alpha)
-                         for g in self.groups))
+        return float(sum(g.barrier(gather(z, g.idx), gather(s, g.idx), gather(dz, g.idx),
+                                   gather(ds, g.idx), alpha) for g in self.groups))

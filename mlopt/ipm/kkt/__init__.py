@@ -13,11 +13,13 @@ from ..cones import ScalingBlock
 from .base import KKTProblem, KKTSolver, Regularization, apply_blocks
 from .dense import DenseKKTSolver, DenseNormalKKTSolver
 from .qdldl import QDLDLKKTSolver
+from .structured import SampleStructure, StructuredKKTSolver
 
 KKT_SOLVERS = {
     "dense": DenseKKTSolver,
     "dense_normal": DenseNormalKKTSolver,
     "qdldl": QDLDLKKTSolver,
+    "structured": StructuredKKTSolver,  # sample-separable problems; needs kkt_structure
 }
 
 

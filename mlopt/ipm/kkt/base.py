@@ -36,6 +36,7 @@ import scipy.sparse as sp
 import torch
 
 from ..cones import ScalingBlock
+from ..cones.base import gather, scatter_
 
 
 @dataclass
@@ -72,9 +73,9 @@ def apply_blocks(blocks: List[ScalingBlock], v: torch.Tensor) -> torch.Tensor:
     out = torch.zeros_like(v)
     for blk in blocks:
         if blk.kind == "diag":
-            out[blk.rows] = blk.H * v[blk.rows]
+            scatter_(out, blk.rows, blk.H * gather(v, blk.rows))
         elif blk.kind == "dense":
-            out[blk.rows] = torch.einsum("kij,kj->ki", blk.H, v[blk.rows])
+            scatter_(out, blk.rows, torch.einsum("kij,kj->ki", blk.H, gather(v, blk.rows)))
     return out
 
 

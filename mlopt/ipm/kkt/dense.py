@@ -20,6 +20,7 @@ from typing import List
 import torch
 
 from ..cones import ScalingBlock
+from ..cones.base import gather, scatter_
 from .base import KKTProblem, KKTSolver
 
 
@@ -36,13 +37,12 @@ class DenseNormalKKTSolver(KKTSolver):
         """H_ε⁻¹ V for V of shape (m,) or (m, n)."""
         out = torch.empty_like(V)
         for blk, inv in zip(self.blocks, self.Hinv):
+            Vr = gather(V, blk.rows)  # (k, d) / (k, d, n) for dense blocks, (r,) / (r, n) else
             if blk.kind == "dense":
-                Vr = V[blk.rows]  # (k, d) or (k, d, n)
                 eq = "kij,kj->ki" if V.dim() == 1 else "kij,kjn->kin"
-                out[blk.rows] = torch.einsum(eq, inv, Vr)
+                scatter_(out, blk.rows, torch.einsum(eq, inv, Vr))
             else:
-                Vr = V[blk.rows]
-                out[blk.rows] = inv * Vr if V.dim() == 1 else inv[:, None] * Vr
+                scatter_(out, blk.rows, inv * Vr if V.dim() == 1 else inv[:, None] * Vr)
         return out
 
     def _factor(self, blocks: List[ScalingBlock], eps: float) -> bool:

@@ -1,0 +1,203 @@
+"""Conic data (P, q, A, b, cones) of an :class:`~mlopt.objective.Objective`, built directly.
+
+No CVXPY: the loss's per-sample template (:mod:`mlopt.structured.templates`) and the
+penalty are laid out with numpy/scipy in one vectorized pass.  Variables are ordered
+
+    [ w (d·K, class-major) | b (K, if fit_intercept) | t (d·K, if the penalty has an ℓ₁ part)
+      | u₁ … u_n (ℓ local variables per sample) ]
+
+and rows as [zero rows of the samples | nonneg: global rows, then the samples' rows |
+exp triples of the samples].  Penalty α₁‖w‖₁ + α₂·½‖w‖²: P_ww = α₂I, q_t = α₁ and
+global rows ±w − t ≤ 0; ``positive`` adds −w ≤ 0 and ``bounds`` lo ≤ w ≤ hi.
+The :class:`~mlopt.ipm.kkt.structured.SampleStructure` returned alongside tells the
+structured KKT backend which rows/columns are global and which belong to each sample.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Tuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from mlopt.ipm import ExponentialCone, NonnegativeCone, ZeroCone
+from mlopt.ipm.kkt.structured import SampleStructure
+from mlopt.objective import Objective, ScaledHuberObjective
+from mlopt.structured.templates import loss_template
+
+__all__ = ["StructuredProblem", "assemble"]
+
+
+@dataclass
+class StructuredProblem:
+    """Conic data of an objective, its sample structure and the variable layout."""
+
+    P: sp.csc_matrix
+    q: np.ndarray
+    A: sp.csc_matrix
+    b: np.ndarray
+    cones: list
+    structure: SampleStructure
+    n_features: int
+    n_outputs: int  # K
+    fit_intercept: bool
+    coef_shape: Tuple[int, ...]
+
+    def unpack(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """(coef of shape ``coef_shape``, intercept: float-like 0-d or (K,)) from the IPM's x."""
+        d, K = self.n_features, self.n_outputs
+        W = x[: d * K].reshape(K, d).T
+        coef = W[:, 0].copy() if len(self.coef_shape) == 1 else W.copy()
+        b = x[d * K: d * K + K].copy() if self.fit_intercept else np.zeros(K)
+        return coef, (np.asarray(b[0]) if len(self.coef_shape) == 1 else b)
+
+
+def _penalty_parts(objective: Objective) -> Tuple[float, float]:
+    name = objective.penalty.name
+    if name not in ("none", "l2", "l1", "elasticnet"):
+        raise ValueError(f"penalty {name!r} has no structured form; supported: none, l2, l1, elasticnet")
+    return objective.penalty_weights
+
+
+def assemble(objective: Objective) -> StructuredProblem:
+    """Build the conic program of ``objective`` (see the module docstring)."""
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective must be a mlopt.objective.Objective, got {type(objective).__name__}")
+    if isinstance(objective, ScaledHuberObjective):
+        raise ValueError("objective: the scaled HuberRegressor objective has no structured form; "
+                         "use loss='huber' with a fixed scale (ConvexLinearRegressor)")
+    X = objective.X
+    X = sp.csr_matrix(X, dtype=np.float64) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    y = np.asarray(objective.y, dtype=np.float64)
+    loss = objective.loss
+    multinomial = loss.name == "multinomial"
+    if y.ndim != 1 and not multinomial:
+        raise ValueError("objective: multi-output targets are supported only with the multinomial loss "
+                         "(one-vs-rest problems: fit one output at a time)")
+    n_all, d = X.shape
+    K = y.shape[1] if multinomial else 1
+    sw = np.ones(n_all) if objective.sample_weight is None else np.asarray(objective.sample_weight, float)
+    c_all = objective.loss_weight * sw
+    keep = c_all > 0  # samples of zero weight do not enter the objective
+    X, y, c = X[keep], y[keep], c_all[keep]
+    n = X.shape[0]
+    if n == 0:
+        raise ValueError("objective: no sample has a positive weight (loss_weight·sample_weight)")
+    a1, a2 = _penalty_parts(objective)
+    tmpl = loss_template(loss, y, c)
+    ell = tmpl.n_local
+
+    # ---- columns -----------------------------------------------------------------
+    nw = d * K
+    nb = K if objective.fit_intercept else 0
+    nt = nw if a1 > 0 else 0
+    nG = nw + nb + nt
+    N = nG + n * ell
+    local_cols = nG + np.arange(n * ell).reshape(n, ell)
+
+    # ---- global rows (all nonnegative): ±w − t ≤ 0, −w ≤ 0, lo ≤ w ≤ hi ------------
+    gr, gc, gv, gb = [], [], [], []  # row-local index, column, value, rhs
+    n_grow = 0
+
+    def add_rows(cols_coefs: List[Tuple[np.ndarray, float]], rhs: np.ndarray) -> None:
+        nonlocal n_grow
+        k = rhs.size
+        for cols, coef in cols_coefs:
+            gr.append(n_grow + np.arange(k))
+            gc.append(cols)
+            gv.append(np.full(k, coef))
+        gb.append(rhs)
+        n_grow += k
+
+    wcols = np.arange(nw)
+    if nt:
+        tcols = nG - nt + np.arange(nt)
+        add_rows([(wcols, 1.0), (tcols, -1.0)], np.zeros(nw))
+        add_rows([(wcols, -1.0), (tcols, -1.0)], np.zeros(nw))
+    if objective.positive:
+        add_rows([(wcols, -1.0)], np.zeros(nw))
+    if objective.bounds is not None:
+        lo, hi = objective.bounds
+        if np.isfinite(lo):
+            add_rows([(wcols, -1.0)], np.full(nw, -lo))
+        if np.isfinite(hi):
+            add_rows([(wcols, 1.0)], np.full(nw, hi))
+
+    # ---- sample rows: number them by cone kind ------------------------------------
+    kinds = [row.kind for row in tmpl.rows]
+    nz, nn, ne = kinds.count("zero"), kinds.count("nonneg"), kinds.count("exp")
+    off_nn, off_e = n * nz, n * nz + n_grow + n * nn
+    m = off_e + n * ne
+    ar = np.arange(n)
+    sample_rows = np.empty((n, len(tmpl.rows)), dtype=np.int64)
+    seen = {"zero": 0, "nonneg": 0, "exp": 0}
+    for j, row in enumerate(tmpl.rows):
+        k = seen[row.kind]
+        seen[row.kind] += 1
+        if row.kind == "zero":
+            sample_rows[:, j] = ar * nz + k
+        elif row.kind == "nonneg":
+            sample_rows[:, j] = off_nn + n_grow + ar * nn + k
+        else:
+            sample_rows[:, j] = off_e + ar * ne + k
+    global_rows = off_nn + np.arange(n_grow)
+
+    rows, cols, vals = [], [], []
+    if n_grow:
+        rows.append(off_nn + np.concatenate(gr))
+        cols.append(np.concatenate(gc))
+        vals.append(np.concatenate(gv))
+    b = np.zeros(m)
+    if n_grow:
+        b[global_rows] = np.concatenate(gb)
+    coupling = []
+    for j, row in enumerate(tmpl.rows):
+        R = sample_rows[:, j]
+        b[R] = row.b
+        for p in np.nonzero(row.local)[0]:
+            rows.append(R)
+            cols.append(local_cols[:, p])
+            vals.append(np.full(n, row.local[p]))
+        if row.gamma is not None:
+            coupling.append(j)
+            G = (sp.diags(row.gamma) @ X).tocoo() if sp.issparse(X) else None
+            if G is not None:
+                rows.append(R[G.row])
+                cols.append(row.klass * d + G.col)
+                vals.append(G.data)
+            else:
+                rows.append(np.repeat(R, d))
+                cols.append(np.tile(row.klass * d + np.arange(d), n))
+                vals.append((row.gamma[:, None] * X).ravel())
+            if nb:
+                rows.append(R)
+                cols.append(np.full(n, nw + row.klass))
+                vals.append(row.gamma)
+    A = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, N))
+
+    # ---- cost ------------------------------------------------------------------------
+    q = np.zeros(N)
+    q[local_cols] = tmpl.q_local
+    if nt:
+        q[nG - nt:nG] = a1
+    if tmpl.beta is not None:  # Σᵢₖ βᵢₖ zᵢₖ
+        q[:nw] += np.asarray(X.T @ tmpl.beta).T.ravel()
+        if nb:
+            q[nw:nw + nb] += tmpl.beta.sum(axis=0)
+    pdiag = np.zeros(N)
+    pdiag[:nw] = a2
+    pdiag[local_cols] = tmpl.p_local
+    P = sp.diags(pdiag).tocsc()
+    P.eliminate_zeros()
+
+    cones = []
+    if nz:
+        cones.append(ZeroCone(n * nz))
+    if n_grow + n * nn:
+        cones.append(NonnegativeCone(n_grow + n * nn))
+    if ne:
+        cones.append(ExponentialCone(n * ne // 3))
+    structure = SampleStructure(global_cols=np.arange(nG), local_cols=local_cols, sample_rows=sample_rows,
+                                coupling=np.asarray(coupling, dtype=np.int64), global_rows=global_rows)
+    return StructuredProblem(P=P, q=q, A=A, b=b, cones=cones, structure=structure, n_features=d,
+                             n_outputs=K, fit_intercept=bool(nb), coef_shape=objective.coef_shape)
