@@ -17,9 +17,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from mlopt.objective import Objective
+from mlopt.objective import Objective, ScaledHuberObjective
 from mlopt.problem import ConicForm, ConvexProblem, build_problem
-from mlopt.solve import SolveInfo, solve_problem
+from mlopt.solve import SolveError, SolveInfo, solve_problem
 
 __all__ = ["ConvexLinearModel", "FIRST_ORDER_SOLVERS"]
 
@@ -31,6 +31,36 @@ _SOLVER_PARAMS = {
     "solver_options": [dict, None],
     "device": [StrOptions({"cpu", "cuda"}), str],
 }
+
+
+#: mlopt IPM statuses → CVXPY's names, used in ``solution_.status``
+_IPM_TO_CVXPY_STATUS = {
+    "solved": "optimal",
+    "almost_solved": "optimal_inaccurate",
+    "primal_infeasible": "infeasible",
+    "almost_primal_infeasible": "infeasible_inaccurate",
+    "dual_infeasible": "unbounded",
+    "almost_dual_infeasible": "unbounded_inaccurate",
+    "max_iterations": "user_limit",
+    "max_time": "user_limit",
+    "numerical_error": "solver_error",
+}
+
+#: what the structured assembly (mlopt.structured) covers
+_STRUCTURED_LOSSES = {"squared", "absolute", "quantile", "huber", "hinge", "squared_hinge", "logistic", "multinomial"}
+_STRUCTURED_PENALTIES = {"none", "l2", "l1", "elasticnet"}
+
+
+def structured_supported(objective: Objective) -> bool:
+    """Whether ``solver="mlopt"`` can skip CVXPY and assemble the conic program directly.
+
+    Otherwise (group lasso, the scaled Huber objective, one-vs-rest outputs) the
+    model goes through CVXPY with :class:`mlopt.IPM` as the conic solver.
+    """
+    return (not isinstance(objective, ScaledHuberObjective)
+            and objective.loss.name in _STRUCTURED_LOSSES
+            and objective.penalty.name in _STRUCTURED_PENALTIES
+            and (np.ndim(objective.y) == 1 or objective.loss.name == "multinomial"))
 
 
 def positive_float(closed: str = "left"):
@@ -109,12 +139,33 @@ class ConvexLinearModel(BaseEstimator):
         """Hook for attributes derived from the fitted model (e.g. outliers)."""
 
     def _fit_conic(self, objective: Objective):
+        if isinstance(self.solver, str) and self.solver.lower() == "mlopt" and structured_supported(objective):
+            return self._fit_structured(objective)
         problem = build_problem(objective)
         info = solve_problem(problem.problem, self.solver, self.solver_options, device=self.device)
         coef = np.asarray(problem.coef.value, dtype=float)
         intercept = problem.intercept.value if objective.fit_intercept else np.zeros(problem.intercept.shape)
         extra = {"scale": None if problem.scale is None else float(problem.scale.value)}
         return coef, np.asarray(intercept, dtype=float), extra, info
+
+    def _fit_structured(self, objective: Objective):
+        """mlopt's IPM on the directly assembled conic program (no CVXPY), structured KKT solves."""
+        from mlopt.structured import fit_objective
+
+        coef, intercept, res = fit_objective(objective, device=self.device, **(self.solver_options or {}))
+        status = _IPM_TO_CVXPY_STATUS.get(res["status"], res["status"])
+        info = SolveInfo(solver="MLOPT (structured)", status=status, objective=res["objective"],
+                         iterations=res["iterations"], solve_time=res["solve_time"], wall_time=res["wall_time"],
+                         primal_objective=res["primal_objective"], dual_objective=res["dual_objective"],
+                         duality_gap=res["gap_abs"], relative_gap=res["gap"],
+                         primal_residual=res["primal_residual"], dual_residual=res["dual_residual"])
+        if status not in ("optimal", "optimal_inaccurate"):
+            raise SolveError(f"mlopt's IPM ended with status {res['status']!r}; no coefficients are returned",
+                             status=status)
+        if status == "optimal_inaccurate":
+            warnings.warn(f"mlopt's IPM ended with status {res['status']!r} (relative gap {res['gap']:.1e}); "
+                          "coefficients are from an inexact solve", ConvergenceWarning, stacklevel=3)
+        return coef, np.asarray(intercept, dtype=float), {}, info
 
     def _fit_first_order(self, objective: Objective, method: str):
         from mlopt.firstorder import minimize
