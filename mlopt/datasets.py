@@ -39,8 +39,9 @@ class Dataset:
 def load_dataset(name: str, target: str | None = None, standardize: bool = True) -> Dataset:
     """A bundled scikit-learn data set by name, or a CSV file (``target`` names its label column).
 
-    With ``standardize`` the features are centred and scaled to unit variance
-    (constant columns are left at 0).
+    For a bundled set, ``target`` may name one of its features: that column becomes
+    a regression target and the others the features.  With ``standardize`` the
+    features are centred and scaled to unit variance (constant columns are left at 0).
     """
     if not isinstance(name, str):
         raise TypeError(f"dataset must be a name or a CSV path, got {type(name).__name__}")
@@ -49,6 +50,12 @@ def load_dataset(name: str, target: str | None = None, standardize: bool = True)
         bunch = loader()
         X, y = np.asarray(bunch.data, float), np.asarray(bunch.target)
         names = [str(f) for f in getattr(bunch, "feature_names", [f"x{j}" for j in range(X.shape[1])])]
+        if target is not None:
+            if target not in names:
+                raise ValueError(f"target {target!r} is not a feature of {name}; features are {names}")
+            col = names.index(target)
+            X, y, task = np.delete(X, col, axis=1), X[:, col], "regression"
+            names = names[:col] + names[col + 1:]
     elif name.lower().endswith(".csv"):
         X, y, names, task = _load_csv(Path(name), target)
     else:
