@@ -72,7 +72,7 @@ def run_cell(model: str, data: str, method: str) -> dict:
 
             coef, intercept, info = fit_objective(objective, device="cpu")
             fitted = None
-            iterations, gap = info.iterations, info.gap
+            iterations, gap = info["iterations"], info["gap"]
         else:
             solver = {"mlopt-cvxpy": mlopt.IPM()}.get(method, method)
             fitted = MODELS[model]().set_params(solver=solver).fit(X, y)

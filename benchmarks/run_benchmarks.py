@@ -175,6 +175,7 @@ def main(argv=None) -> int:
                 results.append(r)
                 print(json.dumps(r), flush=True)
     out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
     (out.with_suffix(".json")).write_text(json.dumps(results, indent=1))
     plot = out.with_name("scaling.png")
     scaling_plot(results, plot)

@@ -24,6 +24,10 @@ def _ninf(v: torch.Tensor) -> float:
     return float(v.abs().max()) if v.numel() else 0.0
 
 
+def _n2(v: torch.Tensor) -> float:
+    return float(torch.linalg.vector_norm(v)) if v.numel() else 0.0
+
+
 @dataclass
 class Residuals:
     """Residuals of the homogeneous embedding at (x, s, z, τ, κ) (scaled data)."""
@@ -68,15 +72,15 @@ def measure(info: Info, r: Residuals, x, s, z, tau: float, kappa: float, eq, nor
     half_xPx = r.xPx * tinv * tinv / 2
     info.pobj = (r.qx * tinv + half_xPx) * cinv
     info.dobj = (-r.bz * tinv - half_xPx) * cinv
-    normx = _ninf(x * d)
-    normz = _ninf(z * e) * cinv
-    norms = _ninf(s / e)
-    info.res_pinf = _ninf(r.Atz / d) * cinv / max(1.0, normz)
-    info.res_dinf = max(_ninf(r.Px / d) / max(1.0, normx),
-                        _ninf(r.Axs / e) / max(1.0, normx + norms))
+    normx = _n2(x * d)
+    normz = _n2(z * e) * cinv
+    norms = _n2(s / e)
+    info.res_pinf = _n2(r.Atz / d) * cinv / max(1.0, normz)
+    info.res_dinf = max(_n2(r.Px / d) / max(1.0, normx),
+                        _n2(r.Axs / e) / max(1.0, normx + norms))
     normx, normz, norms = normx * tinv, normz * tinv, norms * tinv
-    info.pres = _ninf(r.rz / e) * tinv / max(1.0, normb + normx + norms)
-    info.dres = _ninf(r.rx / d) * tinv * cinv / max(1.0, normq + normx + normz)
+    info.pres = _n2(r.rz / e) * tinv / max(1.0, normb + normx + norms)
+    info.dres = _n2(r.rx / d) * tinv * cinv / max(1.0, normq + normx + normz)
     info.gap_abs = abs(info.pobj - info.dobj)
     info.gap_rel = info.gap_abs / max(1.0, min(abs(info.pobj), abs(info.dobj)))
     info.ktratio = kappa * tinv

@@ -59,44 +59,14 @@ def _penalty_parts(objective: Objective) -> Tuple[float, float]:
     return objective.penalty_weights
 
 
-def assemble(objective: Objective) -> StructuredProblem:
-    """Build the conic program of ``objective`` (see the module docstring)."""
-    if not isinstance(objective, Objective):
-        raise TypeError(f"objective must be a mlopt.objective.Objective, got {type(objective).__name__}")
-    if isinstance(objective, ScaledHuberObjective):
-        raise ValueError("objective: the scaled HuberRegressor objective has no structured form; "
-                         "use loss='huber' with a fixed scale (ConvexLinearRegressor)")
-    X = objective.X
-    X = sp.csr_matrix(X, dtype=np.float64) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-    y = np.asarray(objective.y, dtype=np.float64)
-    loss = objective.loss
-    multinomial = loss.name == "multinomial"
-    if y.ndim != 1 and not multinomial:
-        raise ValueError("objective: multi-output targets are supported only with the multinomial loss "
-                         "(one-vs-rest problems: fit one output at a time)")
-    n_all, d = X.shape
-    K = y.shape[1] if multinomial else 1
-    sw = np.ones(n_all) if objective.sample_weight is None else np.asarray(objective.sample_weight, float)
-    c_all = objective.loss_weight * sw
-    keep = c_all > 0  # samples of zero weight do not enter the objective
-    X, y, c = X[keep], y[keep], c_all[keep]
-    n = X.shape[0]
-    if n == 0:
-        raise ValueError("objective: no sample has a positive weight (loss_weight·sample_weight)")
-    a1, a2 = _penalty_parts(objective)
-    tmpl = loss_template(loss, y, c)
-    ell = tmpl.n_local
+def global_rows_of(objective: Objective, nw: int, t_start: int
+                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nonnegative rows on w (and t): ±w − t ≤ 0 (if ``t_start``), −w ≤ 0, lo ≤ w ≤ hi.
 
-    # ---- columns -----------------------------------------------------------------
-    nw = d * K
-    nb = K if objective.fit_intercept else 0
-    nt = nw if a1 > 0 else 0
-    nG = nw + nb + nt
-    N = nG + n * ell
-    local_cols = nG + np.arange(n * ell).reshape(n, ell)
-
-    # ---- global rows (all nonnegative): ±w − t ≤ 0, −w ≤ 0, lo ≤ w ≤ hi ------------
-    gr, gc, gv, gb = [], [], [], []  # row-local index, column, value, rhs
+    Returns (row, column, value, rhs) with rows numbered from 0; w is columns 0..nw−1,
+    t columns ``t_start``.. (``t_start = 0``: no ℓ₁ epigraph).
+    """
+    gr, gc, gv, gb = [], [], [], []
     n_grow = 0
 
     def add_rows(cols_coefs: List[Tuple[np.ndarray, float]], rhs: np.ndarray) -> None:
@@ -110,8 +80,8 @@ def assemble(objective: Objective) -> StructuredProblem:
         n_grow += k
 
     wcols = np.arange(nw)
-    if nt:
-        tcols = nG - nt + np.arange(nt)
+    if t_start:
+        tcols = t_start + np.arange(nw)
         add_rows([(wcols, 1.0), (tcols, -1.0)], np.zeros(nw))
         add_rows([(wcols, -1.0), (tcols, -1.0)], np.zeros(nw))
     if objective.positive:
@@ -122,6 +92,57 @@ def assemble(objective: Objective) -> StructuredProblem:
             add_rows([(wcols, -1.0)], np.full(nw, -lo))
         if np.isfinite(hi):
             add_rows([(wcols, 1.0)], np.full(nw, hi))
+    if not gb:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, np.zeros(0), np.zeros(0)
+    return np.concatenate(gr), np.concatenate(gc), np.concatenate(gv), np.concatenate(gb)
+
+
+def prepare_data(objective: Objective) -> Tuple[object, np.ndarray, np.ndarray]:
+    """(X, y, c) of the samples with positive weight cᵢ = loss_weight·sᵢ; X CSR or ndarray."""
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective must be a mlopt.objective.Objective, got {type(objective).__name__}")
+    if isinstance(objective, ScaledHuberObjective):
+        raise ValueError("objective: the scaled HuberRegressor objective has no structured form; "
+                         "use loss='huber' with a fixed scale (ConvexLinearRegressor)")
+    X = objective.X
+    X = sp.csr_matrix(X, dtype=np.float64) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    y = np.asarray(objective.y, dtype=np.float64)
+    if y.ndim != 1 and objective.loss.name != "multinomial":
+        raise ValueError("objective: multi-output targets are supported only with the multinomial loss "
+                         "(one-vs-rest problems: fit one output at a time)")
+    n_all = X.shape[0]
+    sw = np.ones(n_all) if objective.sample_weight is None else np.asarray(objective.sample_weight, float)
+    c_all = objective.loss_weight * sw
+    keep = c_all > 0  # samples of zero weight do not enter the objective
+    if not keep.all():
+        X, y, c_all = X[keep], y[keep], c_all[keep]
+    if c_all.size == 0 or not keep.any():
+        raise ValueError("objective: no sample has a positive weight (loss_weight·sample_weight)")
+    return X, y, c_all
+
+
+def assemble(objective: Objective) -> StructuredProblem:
+    """Build the conic program of ``objective`` (see the module docstring)."""
+    X, y, c = prepare_data(objective)
+    n, d = X.shape
+    loss = objective.loss
+    K = y.shape[1] if loss.name == "multinomial" else 1
+    a1, a2 = _penalty_parts(objective)
+    tmpl = loss_template(loss, y, c)
+    ell = tmpl.n_local
+
+    # ---- columns -----------------------------------------------------------------
+    nw = d * K
+    nb = K if objective.fit_intercept else 0
+    nt = nw if a1 > 0 else 0
+    nG = nw + nb + nt
+    N = nG + n * ell
+    local_cols = nG + np.arange(n * ell).reshape(n, ell)
+
+    # ---- global rows (all nonnegative): ±w − t ≤ 0, −w ≤ 0, lo ≤ w ≤ hi ------------
+    gr, gc, gv, gb = global_rows_of(objective, nw, nG - nt if nt else 0)
+    n_grow = gb.size
 
     # ---- sample rows: number them by cone kind ------------------------------------
     kinds = [row.kind for row in tmpl.rows]
@@ -144,12 +165,12 @@ def assemble(objective: Objective) -> StructuredProblem:
 
     rows, cols, vals = [], [], []
     if n_grow:
-        rows.append(off_nn + np.concatenate(gr))
-        cols.append(np.concatenate(gc))
-        vals.append(np.concatenate(gv))
+        rows.append(off_nn + gr)
+        cols.append(gc)
+        vals.append(gv)
     b = np.zeros(m)
     if n_grow:
-        b[global_rows] = np.concatenate(gb)
+        b[global_rows] = gb
     coupling = []
     for j, row in enumerate(tmpl.rows):
         R = sample_rows[:, j]

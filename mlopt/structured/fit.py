@@ -13,11 +13,15 @@ import numpy as np
 from mlopt.ipm import solve
 from mlopt.objective import Objective
 from mlopt.structured.assemble import assemble
+from mlopt.structured.gram import assemble_gram, gram_applicable, solve_linear
 
 __all__ = ["fit_objective"]
 
 
-def fit_objective(objective: Objective, device: str = "cpu",
+FORMS = ("auto", "samples", "gram")
+
+
+def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
                   **ipm_settings: Any) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
     """Minimize ``objective`` with mlopt's interior-point method on its structured conic form.
 
@@ -27,6 +31,10 @@ def fit_objective(objective: Objective, device: str = "cpu",
         huber (fixed ε), hinge, squared hinge, logistic, multinomial; penalties none,
         l2, l1, elasticnet; ``positive`` and ``bounds`` constraints).
     device : "cpu" or "cuda".
+    form : "samples" (per-sample rows, structured KKT backend), "gram" (squared loss only:
+        ½θᵀΦᵀSΦθ − (ΦᵀSy)ᵀθ + const, see :mod:`mlopt.structured.gram`; the IPM runs on
+        d-sized data with ``kkt_solver="dense_normal"``, or one Cholesky when there are no
+        rows), or "auto" (Gram form when :func:`~mlopt.structured.gram.gram_applicable`).
     **ipm_settings : :class:`mlopt.ipm.IPMSettings` fields (``tol=1e-9``, ``verbose=True``,
         ``kkt_solver="qdldl"`` to solve the same data with a generic backend, …).
 
@@ -35,7 +43,7 @@ def fit_objective(objective: Objective, device: str = "cpu",
     coef : (d,) or (d, K);  intercept : 0-d array or (K,);
     info : dict with status, iterations, objective (f(w, b) of the objective),
         primal_objective, dual_objective, gap, gap_abs, primal_residual, dual_residual,
-        solve_time (IPM), setup_time (assembly), wall_time, kkt_solver, device.
+        solve_time (IPM), setup_time (assembly), wall_time, kkt_solver, device, form.
 
     Examples
     --------
@@ -48,12 +56,44 @@ def fit_objective(objective: Objective, device: str = "cpu",
     >>> np.round(coef, 6).tolist(), info["status"]
     ([0.5, 1.0, 1.5], 'solved')
     """
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    if form == "auto":
+        wants_structured = ipm_settings.get("kkt_solver", "structured") == "structured" and \
+            "kkt_structure" not in ipm_settings
+        form = "gram" if wants_structured and gram_applicable(objective) else "samples"
+    if form == "gram":
+        return _fit_gram(objective, device, ipm_settings)
     t0 = time.perf_counter()
     problem = assemble(objective)
     setup = time.perf_counter() - t0
     ipm_settings.setdefault("kkt_solver", "structured")
     if ipm_settings["kkt_solver"] == "structured":
         ipm_settings.setdefault("kkt_structure", problem.structure)
+    return _run_ipm(objective, problem, device, ipm_settings, t0, setup, "samples")
+
+
+def _fit_gram(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
+    t0 = time.perf_counter()
+    problem = assemble_gram(objective)
+    setup = time.perf_counter() - t0
+    if problem.b.size:
+        ipm_settings.setdefault("kkt_solver", "dense_normal")
+        return _run_ipm(objective, problem, device, ipm_settings, t0, setup, "gram")
+    # no rows: the stationarity condition Pθ = −q is the whole problem
+    t1 = time.perf_counter()
+    theta, res = solve_linear(problem.P, problem.q, device)
+    coef, intercept = problem.unpack(theta)
+    pobj = 0.5 * float(theta @ (problem.P @ theta)) + float(problem.q @ theta) + problem.constant
+    info = dict(status="solved", iterations=0, objective=objective.value(coef, intercept),
+                primal_objective=pobj, dual_objective=pobj, gap=0.0, gap_abs=0.0, primal_residual=0.0,
+                dual_residual=res, solve_time=time.perf_counter() - t1, setup_time=setup,
+                wall_time=time.perf_counter() - t0, kkt_solver="cholesky", device=str(device), form="gram")
+    return coef, intercept, info
+
+
+def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form):
+    const = getattr(problem, "constant", 0.0)
     res = solve(problem.P, problem.q, problem.A, problem.b, problem.cones, device=device, **ipm_settings)
     if res.status.is_optimal:
         coef, intercept = problem.unpack(res.x)
@@ -63,8 +103,8 @@ def fit_objective(objective: Objective, device: str = "cpu",
         intercept = np.full((problem.n_outputs,), np.nan) if len(problem.coef_shape) == 2 else np.asarray(np.nan)
         value = float("nan")
     info = dict(status=res.status.value, iterations=res.iterations, objective=value,
-                primal_objective=res.primal_objective, dual_objective=res.dual_objective,
+                primal_objective=res.primal_objective + const, dual_objective=res.dual_objective + const,
                 gap=res.gap, gap_abs=res.gap_abs, primal_residual=res.primal_residual,
                 dual_residual=res.dual_residual, solve_time=res.solve_time, setup_time=setup,
-                wall_time=time.perf_counter() - t0, kkt_solver=res.kkt_solver, device=res.device)
+                wall_time=time.perf_counter() - t0, kkt_solver=res.kkt_solver, device=res.device, form=form)
     return coef, intercept, info

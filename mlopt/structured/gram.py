@@ -1,0 +1,127 @@
+"""Gram form of squared-loss linear models (ridge, lasso, elastic net) for n ≫ d.
+
+With Φ = [X, 1] (the 1 only with an intercept), θ = [w; b] and S = diag(c), cᵢ = loss_weight·sᵢ,
+
+    ½ Σᵢ cᵢ (yᵢ − φᵢᵀθ)² = ½ θᵀ(ΦᵀSΦ)θ − (ΦᵀSy)ᵀθ + ½ Σᵢ cᵢyᵢ²,
+
+so one GEMM (ΦᵀSΦ, (d+1)×(d+1)) replaces the n per-sample rows.  The conic program keeps
+only the penalty's rows: variables [w | b | t (ℓ₁ part)], P = ΦᵀSΦ + α₂·I_w, q = −ΦᵀSy + α₁·1_t,
+and the global rows ±w − t ≤ 0, −w ≤ 0 (``positive``), lo ≤ w ≤ hi (``bounds``).  A problem
+with no rows at all (plain ridge / least squares) is one linear system, solved by Cholesky
+(least squares on a singular Gram matrix).  ``constant`` = ½Σcᵢyᵢ² restores the objective value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from mlopt.ipm import NonnegativeCone
+from mlopt.objective import Objective
+from mlopt.structured.assemble import _penalty_parts, global_rows_of, prepare_data
+
+__all__ = ["GramProblem", "assemble_gram", "gram_applicable", "solve_linear"]
+
+#: largest feature count for which "auto" picks the Gram form (dense (d+1)² Gram matrix)
+GRAM_MAX_FEATURES = 4000
+
+
+@dataclass
+class GramProblem:
+    """Conic data of the Gram form (rows may be empty), its constant and variable layout."""
+
+    P: np.ndarray  # dense (N, N)
+    q: np.ndarray
+    A: sp.csc_matrix  # (m, N), m = 0 when there are no penalty/constraint rows
+    b: np.ndarray
+    cones: list
+    constant: float
+    n_features: int
+    fit_intercept: bool
+    coef_shape: Tuple[int, ...]
+
+    @property
+    def n_outputs(self) -> int:
+        return 1
+
+    def unpack(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        d = self.n_features
+        return x[:d].copy(), np.asarray(x[d] if self.fit_intercept else 0.0)
+
+
+def gram_applicable(objective: Objective) -> bool:
+    """Squared loss, one output, d ≤ min(n, GRAM_MAX_FEATURES) and a supported penalty."""
+    if not isinstance(objective, Objective) or objective.loss.name != "squared":
+        return False
+    if np.ndim(objective.y) != 1 or objective.penalty.name not in ("none", "l2", "l1", "elasticnet"):
+        return False
+    n, d = objective.X.shape
+    return d <= min(n, GRAM_MAX_FEATURES)
+
+
+def assemble_gram(objective: Objective) -> GramProblem:
+    """Build the Gram-form program of a squared-loss ``objective`` (see the module docstring)."""
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective must be a mlopt.objective.Objective, got {type(objective).__name__}")
+    if objective.loss.name != "squared":
+        raise ValueError(f"objective: the Gram form needs the squared loss, got {objective.loss.name!r}; "
+                         "use mlopt.structured.assemble for other losses")
+    X, y, c = prepare_data(objective)
+    a1, a2 = _penalty_parts(objective)
+    d = X.shape[1]
+    nb = int(bool(objective.fit_intercept))
+    nt = d if a1 > 0 else 0
+    N = d + nb + nt
+    if sp.issparse(X):
+        SX = sp.diags(c) @ X
+        XtSX = np.asarray((X.T @ SX).todense())
+        XtSy = np.asarray(X.T @ (c * y)).ravel()
+        colsum = np.asarray(SX.sum(axis=0)).ravel()
+    else:
+        SX = X * c[:, None]
+        XtSX = X.T @ SX
+        XtSy = SX.T @ y
+        colsum = SX.sum(axis=0)
+    P = np.zeros((N, N))
+    P[:d, :d] = 0.5 * (XtSX + XtSX.T)
+    P[:d, :d][np.diag_indices(d)] += a2
+    q = np.zeros(N)
+    q[:d] = -XtSy
+    if nb:
+        P[:d, d] = P[d, :d] = colsum
+        P[d, d] = c.sum()
+        q[d] = -float(c @ y)
+    if nt:
+        q[d + nb:] = a1
+    gr, gc, gv, gb = global_rows_of(objective, d, d + nb if nt else 0)
+    A = sp.csc_matrix((gv, (gr, gc)), shape=(gb.size, N))
+    cones = [NonnegativeCone(gb.size)] if gb.size else []
+    return GramProblem(P=P, q=q, A=A, b=gb, cones=cones, constant=0.5 * float(c @ (y * y)), n_features=d,
+                       fit_intercept=bool(nb), coef_shape=objective.coef_shape)
+
+
+def solve_linear(P: np.ndarray, q: np.ndarray, device: str = "cpu") -> Tuple[np.ndarray, float]:
+    """Minimize ½θᵀPθ + qᵀθ (P ⪰ 0) by Cholesky of P; minimum-norm least squares if P is singular.
+
+    Returns (θ, relative residual ‖Pθ + q‖∞ / max(1, ‖q‖∞)).
+    """
+    dev = torch.device(device)
+    Pt = torch.as_tensor(P, dtype=torch.float64, device=dev)
+    qt = torch.as_tensor(q, dtype=torch.float64, device=dev)
+    L, info = torch.linalg.cholesky_ex(Pt)
+    theta = None
+    if int(info) == 0:
+        theta = torch.cholesky_solve(-qt[:, None], L)[:, 0]
+        # a nearly singular P: Cholesky may succeed but lose accuracy — check the residual
+        if not bool(torch.isfinite(theta).all()):
+            theta = None
+    res = None
+    if theta is not None:
+        res = float((Pt @ theta + qt).abs().max()) / max(1.0, float(qt.abs().max()))
+    if theta is None or res > 1e-8:
+        theta = torch.linalg.lstsq(Pt.cpu(), -qt.cpu()[:, None], driver="gelsd").solution[:, 0].to(dev)
+        res = float((Pt @ theta + qt).abs().max()) / max(1.0, float(qt.abs().max()))
+    return theta.cpu().numpy(), res
