@@ -3,8 +3,7 @@
 Finds diagonal D (n), E (m) and a scalar c so that the scaled data
     P̂ = c·DPD,  q̂ = c·Dq,  Â = EAD,  b̂ = Eb
 has the columns of [P̂ Âᵀ; Â 0] of roughly unit ∞-norm.  Rows of E are made uniform
-within each second-order and exponential cone (at the end) so that the scaled cone is the
-same cone.
+within each second-order and exponential cone so that the scaled cone is the same cone.
 Solutions map back as x = Dx̂, s = E⁻¹ŝ, z = Eẑ/c.
 """
 from __future__ import annotations
@@ -26,9 +25,31 @@ class Equilibration:
 
 
 def _col_inf(M: sp.csc_matrix) -> np.ndarray:
+    """∞-norm of every column of a canonical CSC matrix, O(nnz): max of |data| per indptr segment."""
+    out = np.zeros(M.shape[1])
     if M.shape[0] == 0 or M.nnz == 0:
-        return np.zeros(M.shape[1])
-    return np.asarray(abs(M).max(axis=0).todense()).ravel()
+        return out
+    ip = M.indptr
+    nonempty = ip[1:] > ip[:-1]
+    out[nonempty] = np.maximum.reduceat(np.abs(M.data), ip[:-1][nonempty])
+    return out
+
+
+def _row_inf(M: sp.csc_matrix) -> np.ndarray:
+    """∞-norm of every row of a CSC matrix, O(nnz), without forming the transpose."""
+    out = np.zeros(M.shape[0])
+    if M.nnz:
+        np.maximum.at(out, M.indices, np.abs(M.data))
+    return out
+
+
+def _scale_csc(M: sp.csc_matrix, left: np.ndarray, right: np.ndarray, cols: np.ndarray) -> None:
+    """M ← diag(left)·M·diag(right) in place on M.data (``cols``: column of every stored entry)."""
+    M.data *= left[M.indices] * right[cols]
+
+
+def _entry_cols(M: sp.csc_matrix) -> np.ndarray:
+    return np.repeat(np.arange(M.shape[1]), np.diff(M.indptr))
 
 
 def _limit(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -48,45 +69,37 @@ def _block_ranges(cones):
 
 
 def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: float):
-    """Return (scaled ProblemData, Equilibration).
-
-    Each pass scales columns of [P Aᵀ; A 0] by 1/√(∞-norm) (zero norms left alone), with
-    the *cumulative* scalings d, e clipped to [min_scaling, max_scaling], then rescales the
-    cost by c ← c/max(mean ‖P_j‖∞, ‖q‖∞) (cumulative c clipped likewise).  Scalings of
-    SOC/exp rows are made uniform per cone (their mean) once, after the passes.
-    """
+    """Return (scaled ProblemData, Equilibration)."""
     P, A, q, b = data.P.copy(), data.A.copy(), data.q.copy(), data.b.copy()
+    P.sum_duplicates()  # canonical CSC: the O(nnz) norms and in-place scalings rely on it
+    A.sum_duplicates()
+    p_cols, a_cols = _entry_cols(P), _entry_cols(A)
     n, m = data.n, data.m
-    d, e, c = np.ones(n), np.ones(m), 1.0
+    d, e = np.ones(n), np.ones(m)
+    blocks = list(_block_ranges(data.cones))
+    # group uniform-scaling blocks by size for a vectorised rectification
+    by_size: dict = {}
+    for lo, hi in blocks:
+        by_size.setdefault(hi - lo, []).append(lo)
     for _ in range(max_iter):
         norm_x = np.maximum(_col_inf(P), _col_inf(A))
-        norm_z = _col_inf(sp.csc_matrix(A.T))
-        norm_x[norm_x == 0] = 1.0
-        norm_z[norm_z == 0] = 1.0
-        dx = np.clip(1.0 / np.sqrt(norm_x), min_scaling / d, max_scaling / d)
-        dz = np.clip(1.0 / np.sqrt(norm_z), min_scaling / e, max_scaling / e)
-        Dx, Dz = sp.diags(dx), sp.diags(dz)
-        P = sp.csc_matrix(Dx @ P @ Dx)
-        A = sp.csc_matrix(Dz @ A @ Dx)
-        q, b = dx * q, dz * b
-        d, e = d * dx, e * dz
-        mean_P = _col_inf(P).mean() if n else 0.0
-        inf_q = np.abs(q).max() if n else 0.0
-        if mean_P != 0 and inf_q != 0:
-            ctmp = float(np.clip(1.0 / max(mean_P, inf_q), min_scaling / c, max_scaling / c))
-            P, q, c = P * ctmp, q * ctmp, c * ctmp
-    # rectification: one scaling per SOC / exp cone (mean of its rows)
-    blocks = list(_block_ranges(data.cones))
-    if blocks:
-        by_size: dict = {}
-        for lo, hi in blocks:
-            by_size.setdefault(hi - lo, []).append(lo)
-        ework = np.ones(m)
+        norm_z = _row_inf(A)
+        dx = 1.0 / np.sqrt(_limit(norm_x, min_scaling, max_scaling))
+        dz = 1.0 / np.sqrt(_limit(norm_z, min_scaling, max_scaling))
         for size, starts in by_size.items():
             rows = np.asarray(starts)[:, None] + np.arange(size)[None, :]
-            ework[rows] = e[rows].mean(axis=1, keepdims=True) / e[rows]
-        A = sp.csc_matrix(sp.diags(ework) @ A)
-        b, e = ework * b, e * ework
+            enew = e[rows] * dz[rows]
+            dz[rows] = enew.mean(axis=1, keepdims=True) / e[rows]
+        _scale_csc(P, dx, dx, p_cols)
+        _scale_csc(A, dz, dx, a_cols)
+        q, b = dx * q, dz * b
+        d, e = d * dx, e * dz
+    # cost scaling
+    colP = _col_inf(P)
+    scale = max(colP.mean() if n else 0.0, np.abs(q).max() if n else 0.0)
+    scale = float(_limit(np.array([scale]), min_scaling, max_scaling)[0])
+    c = 1.0 / scale
+    P, q = P * c, q * c
     scaled = ProblemData(P=sp.csc_matrix(P), q=q, A=A, b=b, cones=data.cones)
     return scaled, Equilibration(d=d, e=e, c=c)
 

@@ -7,7 +7,8 @@ pre-homogenisation variables x/τ, s/τ, z/τ:
     dres = ‖Px + Aᵀz + qτ‖/τ / max(1, ‖q‖ + ‖x‖/τ + ‖z‖/τ)
     gap  = |pobj − dobj| / max(1, min(|pobj|, |dobj|))
 
-with ∞-norms.  Primal infeasibility: bᵀz < −tol_abs and ‖Aᵀz‖ / max(1, ‖z‖) < −tol_rel·bᵀz;
+with Euclidean norms of the residuals and of x, s, z, and ∞-norms of b and q (Clarabel's
+choice).  Primal infeasibility: bᵀz < −tol_abs and ‖Aᵀz‖ / max(1, ‖z‖) < −tol_rel·bᵀz;
 dual infeasibility: qᵀx < −tol_abs and max(‖Px‖/max(1,‖x‖), ‖Ax + s‖/max(1, ‖x‖+‖s‖))
 < −tol_rel·qᵀx; both only once κ/τ is large.
 """

@@ -112,16 +112,12 @@ def solve_linear(P: np.ndarray, q: np.ndarray, device: str = "cpu") -> Tuple[np.
     Pt = torch.as_tensor(P, dtype=torch.float64, device=dev)
     qt = torch.as_tensor(q, dtype=torch.float64, device=dev)
     L, info = torch.linalg.cholesky_ex(Pt)
-    theta = None
-    if int(info) == 0:
+    scale = max(float(Pt.diagonal().abs().max()), 1e-300) if Pt.numel() else 1.0
+    # treat P as singular when a pivot is below 1e-12 of its largest diagonal entry
+    if int(info) == 0 and float(L.diagonal().min()) ** 2 > 1e-12 * scale:
         theta = torch.cholesky_solve(-qt[:, None], L)[:, 0]
-        # a nearly singular P: Cholesky may succeed but lose accuracy — check the residual
-        if not bool(torch.isfinite(theta).all()):
-            theta = None
-    res = None
-    if theta is not None:
-        res = float((Pt @ theta + qt).abs().max()) / max(1.0, float(qt.abs().max()))
-    if theta is None or res > 1e-8:
-        theta = torch.linalg.lstsq(Pt.cpu(), -qt.cpu()[:, None], driver="gelsd").solution[:, 0].to(dev)
-        res = float((Pt @ theta + qt).abs().max()) / max(1.0, float(qt.abs().max()))
+    else:
+        sol = np.linalg.lstsq(P, -q, rcond=1e-12)[0]  # minimum-norm minimizer
+        theta = torch.as_tensor(sol, dtype=torch.float64, device=dev)
+    res = float((Pt @ theta + qt).abs().max()) / max(1.0, float(qt.abs().max()))
     return theta.cpu().numpy(), res
