@@ -34,7 +34,8 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     form : "samples" (per-sample rows, structured KKT backend), "gram" (squared loss only:
         ½θᵀΦᵀSΦθ − (ΦᵀSy)ᵀθ + const, see :mod:`mlopt.structured.gram`; the IPM runs on
         d-sized data with ``kkt_solver="dense_normal"``, or one Cholesky when there are no
-        rows), or "auto" (Gram form when :func:`~mlopt.structured.gram.gram_applicable`).
+        rows), or "auto" (Gram form when :func:`~mlopt.structured.gram.gram_applicable` and no
+        ``kkt_solver``/``kkt_structure`` is given).
     **ipm_settings : :class:`mlopt.ipm.IPMSettings` fields (``tol=1e-9``, ``verbose=True``,
         ``kkt_solver="qdldl"`` to solve the same data with a generic backend, …).
 
@@ -59,9 +60,9 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     if form == "auto":
-        wants_structured = ipm_settings.get("kkt_solver", "structured") == "structured" and \
-            "kkt_structure" not in ipm_settings
-        form = "gram" if wants_structured and gram_applicable(objective) else "samples"
+        # an explicit KKT backend refers to the per-sample data: keep that form
+        chosen = "kkt_solver" in ipm_settings or "kkt_structure" in ipm_settings
+        form = "gram" if not chosen and gram_applicable(objective) else "samples"
     if form == "gram":
         return _fit_gram(objective, device, ipm_settings)
     t0 = time.perf_counter()

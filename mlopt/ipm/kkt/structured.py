@@ -230,13 +230,15 @@ class StructuredKKTSolver(KKTSolver):
                     Hg.index_put_((gdiag,), vals[g_sel], accumulate=True)
         K.diagonal(dim1=0, dim2=1).add_((eps * self.sign).T)
         # ---- LDLᵀ of the first ny unknowns of every sample block (no pivoting: quasi-definite)
-        for k in range(ny):
+        piv = torch.empty(ny, n, dtype=torch.float64, device=self.dev)
+        for k in range(ny):  # pivot signs are checked once after the loop (no per-step device sync)
             d = K[k, k]
-            if not bool((d * self.sign_y[k] > 0).all()):
-                return False
+            piv[k] = d
             lk = K[k + 1:, k] / d
             K[k + 1:, k + 1:] -= lk[:, None, :] * K[k, k + 1:][None, :, :]
             K[k + 1:, k] = lk
+        if not bool((piv * self.sign_y[:, None] > 0).all()):
+            return False
         Sc = K[ny:, ny:]  # (c, c, n) = −Dᵢ⁻¹, negative definite
         if c == 1:
             if not bool((Sc[0, 0] < 0).all()):
@@ -274,7 +276,7 @@ class StructuredKKTSolver(KKTSolver):
         if int(info) != 0 or not bool(torch.isfinite(L).all()):
             return False
         self.K, self.D, self.L = K, D, L
-        self.piv = K.diagonal(dim1=0, dim2=1).T[:ny].clone()  # (ny, n) pivots
+        self.piv = piv  # (ny, n) pivots
         return True
 
     def _hg_solve(self, v: torch.Tensor) -> torch.Tensor:
