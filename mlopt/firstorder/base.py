@@ -16,7 +16,7 @@ import torch
 
 from mlopt.objective import Objective, ScaledHuberObjective
 
-__all__ = ["Result", "Composite", "Clock", "SMOOTH_LOSSES"]
+__all__ = ["Result", "Composite", "Clock", "SMOOTH_LOSSES", "armijo_backtracking"]
 
 #: losses with a Lipschitz gradient (the others need ``subgradient`` or ``smoothed``)
 SMOOTH_LOSSES = ("squared", "huber", "logistic", "multinomial", "squared_hinge")
@@ -238,3 +238,19 @@ class Stopper:
         if self.scale is None:
             self.scale = max(1.0, grad_map)
         return grad_map <= self.tol * self.scale
+
+
+def armijo_backtracking(f_grad, x: torch.Tensor, fx, direction: torch.Tensor, slope: float,
+                        step: float = 1.0, c1: float = 1e-4, max_halvings: int = 60):
+    """Halve ``step`` until f(x + step·d) ≤ f(x) + c1·step·slope (+1e-14|f(x)| for round-off).
+
+    ``slope`` = ∇f(x)ᵀd < 0.  Returns (x_new, f_new, g_new, step); after ``max_halvings``
+    the last trial point is returned.
+    """
+    for _ in range(max_halvings):
+        x_new = x + step * direction
+        f_new, g_new = f_grad(x_new)
+        if float(f_new) <= float(fx) + c1 * step * slope + 1e-14 * abs(float(fx)):
+            break
+        step *= 0.5
+    return x_new, f_new, g_new, step

@@ -10,7 +10,7 @@ from collections import deque
 
 import torch
 
-from mlopt.firstorder.base import Clock, Composite, Result, Stopper
+from mlopt.firstorder.base import Clock, Composite, Result, Stopper, armijo_backtracking
 from mlopt.firstorder.gradient import _reject
 
 
@@ -48,12 +48,7 @@ def run(p: Composite, x0: torch.Tensor, *, tol: float, max_iter: int, clock: Clo
             pairs.clear()
             d, slope = -g, -float(g @ g)
         step = 1.0 if pairs else min(1.0, 1.0 / max(float(g.norm()), 1e-300))
-        for _ in range(60):
-            x_new = x + step * d
-            f_new, g_new = p.f_grad(x_new)
-            if float(f_new) <= float(fx) + c1 * step * slope + 1e-14 * abs(float(fx)):
-                break
-            step *= 0.5
+        x_new, f_new, g_new, step = armijo_backtracking(p.f_grad, x, fx, d, slope, step, c1)
         s, y = x_new - x, g_new - g
         sy = float(s @ y)
         if sy > 1e-10 * float(s.norm()) * float(y.norm()):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from mlopt.firstorder.base import Clock, Composite, Result, Stopper
+from mlopt.firstorder.base import Clock, Composite, Result, Stopper, armijo_backtracking
 from mlopt.firstorder.gradient import _reject
 
 
@@ -59,13 +59,7 @@ def run(p: Composite, x0: torch.Tensor, *, tol: float, max_iter: int, clock: Clo
         slope = float(g @ dx)
         if slope >= 0:
             dx, slope = -g, -float(g @ g)
-        t = 1.0
-        for _ in range(60):
-            x_new = x + t * dx
-            f_new, g_new = p.f_grad(x_new)
-            if float(f_new) <= float(fx) + c1 * t * slope + 1e-14 * abs(float(fx)):
-                break
-            t *= 0.5
+        x_new, f_new, g_new, _ = armijo_backtracking(p.f_grad, x, fx, dx, slope, 1.0, c1)
         x, fx, g = x_new, f_new, g_new
         trace.append((clock.elapsed(), k, p.value(x)))
         if stopper.done(k, x, float(g.norm()), force=True):
