@@ -17,6 +17,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from mlopt.firstorder import METHODS as FIRST_ORDER_METHODS
+from mlopt.firstorder import minimize
 from mlopt.objective import Objective, ScaledHuberObjective
 from mlopt.problem import ConicForm, ConvexProblem, build_problem
 from mlopt.solve import SolveError, SolveInfo, solve_problem
@@ -24,7 +26,7 @@ from mlopt.solve import SolveError, SolveInfo, solve_problem
 __all__ = ["ConvexLinearModel", "FIRST_ORDER_SOLVERS"]
 
 #: ``solver=`` values handled by :mod:`mlopt.firstorder` instead of a conic solver
-FIRST_ORDER_SOLVERS = ("gd", "fista", "sgd", "adam", "lbfgs", "newton", "subgradient", "smoothed")
+FIRST_ORDER_SOLVERS = tuple(FIRST_ORDER_METHODS)
 
 _SOLVER_PARAMS = {
     "solver": [str, object],
@@ -168,8 +170,6 @@ class ConvexLinearModel(BaseEstimator):
         return coef, np.asarray(intercept, dtype=float), {}, info
 
     def _fit_first_order(self, objective: Objective, method: str):
-        from mlopt.firstorder import minimize
-
         result = minimize(objective, method=method, device=self.device, **(self.solver_options or {}))
         info = SolveInfo(solver=method, status=result.status, objective=result.objective,
                          iterations=result.iterations, solve_time=result.solve_time, wall_time=result.solve_time)
