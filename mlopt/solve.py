@@ -148,9 +148,11 @@ def solve_problem(problem: cp.Problem, solver="clarabel", solver_options: dict |
     the message) when the solution is only inaccurate or hit an iteration limit.
     """
     options = dict(solver_options or {})
-    solver_arg = resolve_solver(solver, device=device, solver_options=options if isinstance(solver, str) and solver.lower() == "mlopt" else None)
-    if isinstance(solver, str) and solver.lower() == "mlopt":
-        options = {}
+    if isinstance(solver, str) and solver.strip().lower() == "mlopt":
+        # mlopt's settings go into the IPM solver object, not into solve_via_data
+        solver_arg, options = resolve_solver(solver, device=device, solver_options=options), {}
+    else:
+        solver_arg = resolve_solver(solver, device=device)
     start = time.perf_counter()
     try:
         data, chain, inverse_data = problem.get_problem_data(solver_arg, solver_opts=options)
