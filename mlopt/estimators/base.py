@@ -101,11 +101,17 @@ class ConvexLinearModel(BaseEstimator):
         Its ``value(coef, intercept)`` evaluates any coefficients (e.g. another
         library's) on exactly the function ``fit`` minimizes.
         """
+        return self._bind(X, y, sample_weight, fit=not hasattr(self, "n_features_in_"))[2]
+
+    def _bind(self, X, y, sample_weight, fit: bool):
+        """Validate parameters and data once; return (X, y, objective) with the target encoded."""
         self._validate_params()
-        fitted = hasattr(self, "n_features_in_")
-        X, y = self._validate_data_xy(X, y, reset=not fitted)
-        sample_weight = None if sample_weight is None else _check_sample_weight(sample_weight, X)
-        return self._objective(X, self._encode_target(y, fit=not fitted), sample_weight)
+        X, y = self._validate_data_xy(X, y, reset=fit)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            if not np.any(sample_weight > 0):
+                raise ValueError("sample_weight: at least one sample needs a positive weight")
+        return X, y, self._objective(X, self._encode_target(y, fit=fit), sample_weight)
 
     def get_problem(self, X, y, sample_weight=None) -> ConvexProblem:
         """The DPP ``cvxpy`` problem (wrapped in :class:`ConvexProblem`) that ``fit`` solves."""
@@ -118,14 +124,7 @@ class ConvexLinearModel(BaseEstimator):
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
         """Minimize the model's objective on (X, y); returns ``self``."""
-        self._validate_params()
-        X, y = self._validate_data_xy(X, y)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-            if not np.any(sample_weight > 0):
-                raise ValueError("sample_weight: at least one sample needs a positive weight")
-        target = self._encode_target(y)
-        objective = self._objective(X, target, sample_weight)
+        X, y, objective = self._bind(X, y, sample_weight, fit=True)
         solver = self.solver
         if isinstance(solver, str) and solver.lower() in FIRST_ORDER_SOLVERS:
             coef, intercept, extra, info = self._fit_first_order(objective, solver.lower())
