@@ -8,13 +8,18 @@ from mlopt.estimators import (
     ConvexLinearModel,
     ConvexLinearRegressor,
     ElasticNet,
+    ElasticNetCV,
     HuberRegressor,
     Lasso,
+    LassoCV,
     LinearSVC,
     LogisticRegression,
+    LogisticRegressionCV,
     QuantileRegressor,
     Ridge,
+    RidgeCV,
 )
+from mlopt.paths import PathResult, alpha_grid, lasso_path, regularization_path
 from mlopt.losses import get_loss
 from mlopt.objective import Objective
 from mlopt.penalties import get_penalty
@@ -44,6 +49,14 @@ __all__ = [
     "ConvexLinearRegressor",
     "ConvexLinearClassifier",
     "ConvexLinearModel",
+    "RidgeCV",
+    "LassoCV",
+    "ElasticNetCV",
+    "LogisticRegressionCV",
+    "regularization_path",
+    "lasso_path",
+    "alpha_grid",
+    "PathResult",
     "Objective",
     "ConvexProblem",
     "build_problem",

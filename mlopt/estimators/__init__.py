@@ -1,5 +1,6 @@
 """scikit-learn-compatible estimators whose fits are conic programs."""
 from mlopt.estimators.base import ConvexLinearModel
+from mlopt.estimators.cv import ElasticNetCV, LassoCV, LogisticRegressionCV, RidgeCV
 from mlopt.estimators.classification import ConvexLinearClassifier, LinearSVC, LogisticRegression
 from mlopt.estimators.regression import (
     ConvexLinearRegressor,
@@ -21,4 +22,8 @@ __all__ = [
     "QuantileRegressor",
     "LogisticRegression",
     "LinearSVC",
+    "RidgeCV",
+    "LassoCV",
+    "ElasticNetCV",
+    "LogisticRegressionCV",
 ]
