@@ -19,6 +19,8 @@ from .soc import SecondOrderGroup
 from .specs import CONE_SPECS, ExponentialCone, NonnegativeCone, SecondOrderCone, ZeroCone
 from .zero import ZeroGroup
 
+_SQRT_EPS = 2.220446049250313e-16 ** 0.5
+
 # registry: spec type -> group constructor
 _GROUPS = {
     ZeroCone: ZeroGroup,
@@ -132,12 +134,23 @@ class CompositeCone:
 
     # --- step length and barrier ------------------------------------------------------
     def step_length(self, dz, ds, z, s, alpha_max: float, backtrack: float, alpha_min: float):
-        az = as_ = alpha_max
+        """Symmetric cones first (exact ratio tests); with exp cones present the step is then
+        capped at 1 − √ε and the exp cones backtrack from that common α (Clarabel's order:
+        the backtracking grid α·βᵏ starts at the symmetric limit, not at α_max)."""
+        alpha = alpha_max
         for g in self.groups:
-            a, b = g.step_length(gather(dz, g.idx), gather(ds, g.idx), gather(z, g.idx),
-                                 gather(s, g.idx), alpha_max, backtrack, alpha_min)
-            az, as_ = min(az, a), min(as_, b)
-        return az, as_
+            if g.symmetric:
+                a, b = g.step_length(gather(dz, g.idx), gather(ds, g.idx), gather(z, g.idx),
+                                     gather(s, g.idx), alpha, backtrack, alpha_min)
+                alpha = min(alpha, a, b)
+        if not self.symmetric:
+            alpha = min(alpha, 1.0 - _SQRT_EPS)
+            for g in self.groups:
+                if not g.symmetric:
+                    a, b = g.step_length(gather(dz, g.idx), gather(ds, g.idx), gather(z, g.idx),
+                                         gather(s, g.idx), alpha, backtrack, alpha_min)
+                    alpha = min(alpha, a, b)
+        return alpha, alpha
 
     def barrier(self, z, s, dz, ds, alpha: float) -> float:
         return float(sum(g.barrier(gather(z, g.idx), gather(s, g.idx), gather(dz, g.idx),

@@ -161,9 +161,8 @@ class ExponentialGroup(ConeGroup):
             return False
         self.grad, self.H_dual = dual_grad_hess(z)
         self.z = z.clone()
-        Hdual_mu = mu * self.H_dual
         if dual_only:
-            self.Hs = Hdual_mu
+            self.Hs = mu * self.H_dual
             return True
         # primal–dual scaling (signs: st = ∇f*(z) = −s̃, zt = ∇f(s) = −z̃)
         zt = primal_grad(s)
@@ -189,7 +188,9 @@ class ExponentialGroup(ConeGroup):
         Hpd = (s[:, :, None] * s[:, None, :] / dot_sz_s[:, None, None]
                + ds[:, :, None] * ds[:, None, :] / dot_dsdz_s[:, None, None]
                + t[:, None, None] * axis[:, :, None] * axis[:, None, :])
-        self.Hs = torch.where(ok[:, None, None], Hpd, Hdual_mu)
+        # near the central path (or when the update is ill-defined) fall back to the dual
+        # scaling with the cone's own μᵢ = ⟨sᵢ, zᵢ⟩/3, not the global μ
+        self.Hs = torch.where(ok[:, None, None], Hpd, mu_c[:, None, None] * self.H_dual)
         return bool(torch.isfinite(self.Hs).all())
 
     def scaling_block(self):
