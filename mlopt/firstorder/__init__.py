@@ -14,8 +14,8 @@ sgd             mini-batch proximal SGD, schedules, growing batches          smo
 adam            Adam with a diagonal-metric proximal step                    smooth ℓ, l1/l2
 lbfgs           L-BFGS + Armijo line search                                  smooth ℓ, l2 only
 newton          Newton + Armijo, closed-form p × p Hessian                   smooth ℓ, l2 only
-subgradient     proximal subgradient, t₀/√k, best iterate                    any ℓ, any g
-smoothed        Nesterov smoothing of a kinked ℓ + FISTA continuation        hinge/absolute/quantile
+subgradient     proximal subgradient, Polyak level step (dual bound), best   any ℓ, any g
+smoothed        Nesterov/Huber smoothing + continuation, Newton steps        hinge/absolute/quantile
 ==============  ==========================================================  ===================
 """
 from __future__ import annotations
