@@ -35,14 +35,6 @@ def _col_inf(M: sp.csc_matrix) -> np.ndarray:
     return out
 
 
-def _row_inf(M: sp.csc_matrix) -> np.ndarray:
-    """∞-norm of every row of a CSC matrix, O(nnz), without forming the transpose."""
-    out = np.zeros(M.shape[0])
-    if M.nnz:
-        np.maximum.at(out, M.indices, np.abs(M.data))
-    return out
-
-
 def _scale_csc(M: sp.csc_matrix, left: np.ndarray, right: np.ndarray, cols: np.ndarray) -> None:
     """M ← diag(left)·M·diag(right) in place on M.data (``cols``: column of every stored entry)."""
     M.data *= left[M.indices] * right[cols]
@@ -68,32 +60,73 @@ def _block_ranges(cones):
         off += c.dim
 
 
+class _ScaledInfNorms:
+    """Column and row ∞-norms of diag(left)·|M|·diag(right) for a fixed canonical CSC M, O(nnz) each.
+
+    The data are never rescaled in the loop: |M| is kept once (CSC and CSR copies) and the current
+    scalings are gathered into preallocated buffers, so a Ruiz pass allocates no O(nnz) arrays.
+    """
+
+    def __init__(self, M: sp.csc_matrix) -> None:
+        self.shape = M.shape
+        self.abs_c = np.abs(M.data)
+        self.idx_c = M.indices
+        Mr = sp.csc_matrix((self.abs_c, M.indices, M.indptr), shape=M.shape).tocsr()
+        self.abs_r = Mr.data
+        self.idx_r = Mr.indices
+        self.buf = np.empty(M.nnz)
+        self.seg_c = self._segments(M.indptr)
+        self.seg_r = self._segments(Mr.indptr)
+
+    @staticmethod
+    def _segments(indptr: np.ndarray):
+        nonempty = np.nonzero(indptr[1:] > indptr[:-1])[0]
+        return nonempty, indptr[:-1][nonempty]
+
+    def _reduce(self, absdata, idx, seg, other: np.ndarray, own: np.ndarray, size: int) -> np.ndarray:
+        out = np.zeros(size)
+        if absdata.size:
+            np.take(other, idx, out=self.buf)
+            self.buf *= absdata
+            nonempty, starts = seg
+            out[nonempty] = np.maximum.reduceat(self.buf, starts) * own[nonempty]
+        return out
+
+    def cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """maxᵢ left_i |m_ij| right_j for every column j."""
+        return self._reduce(self.abs_c, self.idx_c, self.seg_c, left, right, self.shape[1])
+
+    def rows(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """maxⱼ left_i |m_ij| right_j for every row i."""
+        return self._reduce(self.abs_r, self.idx_r, self.seg_r, right, left, self.shape[0])
+
+
 def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: float):
     """Return (scaled ProblemData, Equilibration)."""
     P, A, q, b = data.P.copy(), data.A.copy(), data.q.copy(), data.b.copy()
     P.sum_duplicates()  # canonical CSC: the O(nnz) norms and in-place scalings rely on it
     A.sum_duplicates()
-    p_cols, a_cols = _entry_cols(P), _entry_cols(A)
     n, m = data.n, data.m
     d, e = np.ones(n), np.ones(m)
+    normsP, normsA = _ScaledInfNorms(P), _ScaledInfNorms(A)
     blocks = list(_block_ranges(data.cones))
     # group uniform-scaling blocks by size for a vectorised rectification
     by_size: dict = {}
     for lo, hi in blocks:
         by_size.setdefault(hi - lo, []).append(lo)
     for _ in range(max_iter):
-        norm_x = np.maximum(_col_inf(P), _col_inf(A))
-        norm_z = _row_inf(A)
+        norm_x = np.maximum(normsP.cols(d, d), normsA.cols(e, d))
+        norm_z = normsA.rows(e, d)
         dx = 1.0 / np.sqrt(_limit(norm_x, min_scaling, max_scaling))
         dz = 1.0 / np.sqrt(_limit(norm_z, min_scaling, max_scaling))
         for size, starts in by_size.items():
             rows = np.asarray(starts)[:, None] + np.arange(size)[None, :]
             enew = e[rows] * dz[rows]
             dz[rows] = enew.mean(axis=1, keepdims=True) / e[rows]
-        _scale_csc(P, dx, dx, p_cols)
-        _scale_csc(A, dz, dx, a_cols)
-        q, b = dx * q, dz * b
         d, e = d * dx, e * dz
+    _scale_csc(P, d, d, _entry_cols(P))
+    _scale_csc(A, e, d, _entry_cols(A))
+    q, b = d * q, e * b
     # cost scaling
     colP = _col_inf(P)
     scale = max(colP.mean() if n else 0.0, np.abs(q).max() if n else 0.0)

@@ -11,6 +11,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from mlopt.ipm import solve
+from mlopt.ipm.kkt import DenseColumns
 from mlopt.objective import Objective
 from mlopt.structured.assemble import assemble
 from mlopt.structured.gram import assemble_gram, gram_applicable, solve_linear
@@ -33,7 +34,7 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     device : "cpu" or "cuda".
     form : "samples" (per-sample rows, structured KKT backend), "gram" (squared loss only:
         ½θᵀΦᵀSΦθ − (ΦᵀSy)ᵀθ + const, see :mod:`mlopt.structured.gram`; the IPM runs on
-        d-sized data with ``kkt_solver="dense_normal"``, or one Cholesky when there are no
+        d-sized data with ``kkt_solver="diagonal_rows"``, or one Cholesky when there are no
         rows), or "auto" (Gram form when :func:`~mlopt.structured.gram.gram_applicable` and no
         ``kkt_solver``/``kkt_structure`` is given).
     **ipm_settings : :class:`mlopt.ipm.IPMSettings` fields (``tol=1e-9``, ``verbose=True``,
@@ -79,7 +80,12 @@ def _fit_gram(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
     problem = assemble_gram(objective)
     setup = time.perf_counter() - t0
     if problem.b.size:
-        ipm_settings.setdefault("kkt_solver", "dense_normal")
+        # rows ±w − t ≤ 0, −w ≤ 0, lo ≤ w ≤ hi touch one coefficient each: eliminate z and t,
+        # one (d+1)×(d+1) Cholesky per iteration
+        ipm_settings.setdefault("kkt_solver", "diagonal_rows")
+        if ipm_settings["kkt_solver"] == "diagonal_rows":
+            ipm_settings.setdefault("kkt_structure", DenseColumns(np.arange(problem.n_features
+                                                                            + int(problem.fit_intercept))))
         return _run_ipm(objective, problem, device, ipm_settings, t0, setup, "gram")
     # no rows: the stationarity condition Pθ = −q is the whole problem
     t1 = time.perf_counter()

@@ -81,12 +81,15 @@ def assemble_gram(objective: Objective) -> GramProblem:
         XtSy = np.asarray(X.T @ (c * y)).ravel()
         colsum = np.asarray(SX.sum(axis=0)).ravel()
     else:
-        SX = X * c[:, None]
-        XtSX = X.T @ SX
-        XtSy = SX.T @ y
-        colsum = SX.sum(axis=0)
+        # one symmetric rank-n update BᵀB (BLAS syrk: numpy detects the transposed operand)
+        B = X if np.all(c == c[0]) else X * np.sqrt(c)[:, None]
+        XtSX = B.T @ B
+        if B is X:
+            XtSX *= c[0]
+        XtSy = X.T @ (c * y)
+        colsum = c @ X
     P = np.zeros((N, N))
-    P[:d, :d] = 0.5 * (XtSX + XtSX.T)
+    P[:d, :d] = XtSX if not sp.issparse(X) else 0.5 * (XtSX + XtSX.T)
     P[:d, :d][np.diag_indices(d)] += a2
     q = np.zeros(N)
     q[:d] = -XtSy

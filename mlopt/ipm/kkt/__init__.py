@@ -1,7 +1,9 @@
 """KKT-solver backends, chosen by the ``kkt_solver`` setting.
 
 ``"qdldl"`` (sparse LDLᵀ, CPU), ``"dense"`` (LU of the full KKT matrix, torch CPU/CUDA),
-``"dense_normal"`` (reduced normal equations + Cholesky, torch CPU/CUDA).
+``"dense_normal"`` (reduced normal equations + Cholesky, torch CPU/CUDA),
+``"diagonal_rows"`` (dense P block + rows on one coefficient each: Gram-form lasso),
+``"structured"`` (per-sample blocks eliminated: linear models in sample form).
 ``"auto"`` → ``"qdldl"`` on CPU, ``"dense"`` on CUDA.  To add a backend, subclass
 :class:`~mlopt.ipm.kkt.base.KKTSolver` and add one line to ``KKT_SOLVERS``.
 """
@@ -12,12 +14,14 @@ from typing import List
 from ..cones import ScalingBlock
 from .base import KKTProblem, KKTSolver, Regularization, apply_blocks
 from .dense import DenseKKTSolver, DenseNormalKKTSolver
+from .diagonal_rows import DenseColumns, DiagonalRowsKKTSolver
 from .qdldl import QDLDLKKTSolver
 from .structured import SampleStructure, StructuredKKTSolver
 
 KKT_SOLVERS = {
     "dense": DenseKKTSolver,
     "dense_normal": DenseNormalKKTSolver,
+    "diagonal_rows": DiagonalRowsKKTSolver,  # dense P block + rows ±w − t (Gram-form lasso)
     "qdldl": QDLDLKKTSolver,
     "structured": StructuredKKTSolver,  # sample-separable problems; needs kkt_structure
 }
@@ -40,5 +44,5 @@ def make_kkt_solver(name: str, problem: KKTProblem, blocks: List[ScalingBlock], 
     return KKT_SOLVERS[resolve_kkt_solver(name, problem.device)](problem, blocks, settings)
 
 
-__all__ = ["KKT_SOLVERS", "KKTProblem", "KKTSolver", "Regularization", "apply_blocks",
+__all__ = ["KKT_SOLVERS", "DenseColumns", "KKTProblem", "KKTSolver", "Regularization", "apply_blocks",
            "make_kkt_solver", "resolve_kkt_solver"]

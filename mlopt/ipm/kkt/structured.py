@@ -14,20 +14,25 @@ Schur complement
 
     S = P_GG + εI + A_gᵀ H_ε,g⁻¹ A_g + A_cᵀ D A_c,     Dᵢ = −[Kᵢ⁻¹]_cc  (c×c, positive definite),
 
-formed by one GEMM and factored by Cholesky.  Each Kᵢ is factored as LDLᵀ without
+formed as BᵀB (B = D^{1/2} A_c: one BLAS syrk, half a GEMM) and factored by Cholesky.
+Each Kᵢ is factored as LDLᵀ without
 pivoting (it is quasi-definite) in the order [non-coupling z | local x | coupling z]:
 eliminating the first ℓ + r − c unknowns leaves Sᵢ = −Dᵢ⁻¹ in the trailing c×c corner.
 The per-sample blocks are stored "structure of arrays", shape (ℓ+r, ℓ+r, n), so every
 step of the small factorisations and substitutions is one vectorized op over all
 samples (a Python loop runs only over the ℓ + r positions of the block).
-Iterative refinement (base class) then removes the ε bias.  The structure (which
+:meth:`StructuredKKTSolver.update` first factors K itself (ε only on zero-cone rows, where
+H = 0), so a solve has no regularization bias and iterative refinement (base class) mostly
+stops after its first residual check (zero/nonnegative cones only: with exponential or
+second-order cones, after a breakdown, or when some local variable has no pivot of its own,
+it factors K_ε as above and refinement removes the ε bias).  The residuals of refinement use :meth:`~StructuredKKTSolver.apply_K`: the per-sample
+blocks by one broadcast product and A_c, A_cᵀ as dense GEMVs (no sparse A).  The structure (which
 rows/columns are global or belong to which sample) is passed as a
 :class:`SampleStructure` in the ``kkt_structure`` setting; it refers to the original
 row/column numbering, which equilibration does not permute.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import List, Tuple
 
 import numpy as np
@@ -35,50 +40,14 @@ import scipy.sparse as sp
 import torch
 
 from ..cones import ScalingBlock
-from .base import KKTProblem, KKTSolver
+from .base import KKTProblem, KKTSolver, apply_blocks
+from .sample_structure import SampleStructure, canonical, gram_matrix, lookup, put
 
+__all__ = ["SampleStructure", "StructuredKKTSolver"]
 
-@dataclass
-class SampleStructure:
-    """Which rows and columns of (P, A) are global and which belong to each sample.
-
-    global_cols : (|G|,) column indices of the global variables.
-    local_cols  : (n, ℓ) column indices of each sample's local variables.
-    sample_rows : (n, r) row indices of each sample's constraint rows.
-    coupling    : (c,) positions (in 0..r−1) of the rows of a sample that touch global columns.
-    global_rows : (m_g,) row indices of the rows that touch only global columns.
-    """
-
-    global_cols: np.ndarray
-    local_cols: np.ndarray
-    sample_rows: np.ndarray
-    coupling: np.ndarray
-    global_rows: np.ndarray
-
-    def check(self, m: int, n_cols: int) -> None:
-        """ValueError unless the rows and columns are each partitioned exactly once."""
-        rows = np.concatenate([self.global_rows.ravel(), self.sample_rows.ravel()])
-        cols = np.concatenate([self.global_cols.ravel(), self.local_cols.ravel()])
-        if rows.size != m or not np.array_equal(np.sort(rows), np.arange(m)):
-            raise ValueError("kkt_structure: global_rows and sample_rows must partition the rows of A")
-        if cols.size != n_cols or not np.array_equal(np.sort(cols), np.arange(n_cols)):
-            raise ValueError("kkt_structure: global_cols and local_cols must partition the columns of A")
-        if self.sample_rows.ndim != 2 or self.local_cols.ndim != 2 or \
-                self.sample_rows.shape[0] != self.local_cols.shape[0] or self.sample_rows.shape[0] == 0:
-            raise ValueError("kkt_structure: sample_rows (n, r) and local_cols (n, ℓ) need the same n ≥ 1")
-        c = np.asarray(self.coupling)
-        if c.ndim != 1 or c.size == 0 or c.min() < 0 or c.max() >= self.sample_rows.shape[1]:
-            raise ValueError("kkt_structure: coupling must list positions 0..r−1 of the coupling rows")
-
-
-def _lookup(index: np.ndarray, size: int) -> Tuple[np.ndarray, np.ndarray]:
-    """For an (n, k) index array: owner sample and position of every entry 0..size−1 (−1 if absent)."""
-    owner = np.full(size, -1, dtype=np.int64)
-    pos = np.full(size, -1, dtype=np.int64)
-    n, k = index.shape
-    owner[index.ravel()] = np.repeat(np.arange(n), k)
-    pos[index.ravel()] = np.tile(np.arange(k), n)
-    return owner, pos
+#: a Cholesky pivot of the exact Schur complement below this fraction of its diagonal entry marks
+#: S as numerically singular; S is then factored with the static ε added to its diagonal
+SINGULAR_PIVOT = 1e-12
 
 
 class StructuredKKTSolver(KKTSolver):
@@ -100,8 +69,8 @@ class StructuredKKTSolver(KKTSolver):
         self.ns, self.ell, self.r = n, ell, r
         self.nb = ell + r
         m, N = problem.m, problem.n
-        row_owner, row_pos = _lookup(st.sample_rows, m)
-        col_owner, col_pos = _lookup(st.local_cols, N)
+        row_owner, row_pos = lookup(st.sample_rows, m)
+        col_owner, col_pos = lookup(st.local_cols, N)
         gcol_pos = np.full(N, -1, dtype=np.int64)
         gcol_pos[st.global_cols] = np.arange(st.global_cols.size)
         grow_pos = np.full(m, -1, dtype=np.int64)
@@ -113,10 +82,11 @@ class StructuredKKTSolver(KKTSolver):
         self.nG, self.mg = nG, mg
 
         # ---- split A: local blocks B (n, r, ℓ), coupling A_c (n, c, |G|), global A_g (m_g, |G|)
-        A = sp.coo_matrix(problem.A_sp)
+        A = sp.coo_matrix(canonical(problem.A_sp))  # (row, col) pairs unique: plain assignment below
         i, j, v = A.row, A.col, A.data
         keep = v != 0
-        i, j, v = i[keep], j[keep], v[keep]
+        if not keep.all():
+            i, j, v = i[keep], j[keep], v[keep]
         ro, co = row_owner[i], col_owner[j]
         both = (ro >= 0) & (co >= 0)
         if np.any(ro[both] != co[both]):
@@ -125,37 +95,45 @@ class StructuredKKTSolver(KKTSolver):
             raise ValueError("kkt_structure: a global row touches a local column")
         Kstat = np.zeros((n, self.nb, self.nb))
         bi, bj, bv = i[both], j[both], v[both]
-        np.add.at(Kstat, (ro[both], ell + row_pos[bi], col_pos[bj]), bv)
-        np.add.at(Kstat, (ro[both], col_pos[bj], ell + row_pos[bi]), bv)
+        put(Kstat, (ro[both], ell + row_pos[bi], col_pos[bj]), bv)
+        put(Kstat, (ro[both], col_pos[bj], ell + row_pos[bi]), bv)
         cpl = (ro >= 0) & (co < 0)
         kc = coup_of_pos[row_pos[i[cpl]]]
         if np.any(kc < 0):
             raise ValueError("kkt_structure: a non-coupling sample row touches a global column")
         # restrict the coupling block to the global columns it really touches
         gc_all = gcol_pos[j[cpl]]
-        touched = np.unique(gc_all)
+        touched = np.nonzero(np.bincount(gc_all, minlength=nG))[0]
         self.Gc = torch.as_tensor(touched, dtype=torch.long, device=dev)
         self.Gc_all = touched.size == nG
         where = np.full(nG, -1, dtype=np.int64)
         where[touched] = np.arange(touched.size)
-        Ac = np.zeros((n, c, touched.size))
-        np.add.at(Ac, (ro[cpl], kc, where[gc_all]), v[cpl])
-        self.Ac = torch.as_tensor(Ac.reshape(n * c, touched.size), **f64)
+        # rows i·c + k of A_c: sample i's k-th coupling row; scipy's CSR row gather + toarray (C loops)
+        A_csr = getattr(problem.A, "sp", None)
+        if not (sp.isspmatrix_csr(A_csr) and A_csr.shape == problem.A_sp.shape):
+            A_csr = sp.csr_matrix(problem.A_sp)
+        sub = A_csr[st.sample_rows[:, st.coupling].reshape(-1)]
+        gsel = st.global_cols[touched]
+        if gsel.size and np.array_equal(gsel, np.arange(gsel[0], gsel[0] + gsel.size)):
+            sub = sub[:, int(gsel[0]): int(gsel[0]) + gsel.size]  # contiguous: slice, not fancy index
+        else:
+            sub = sub[:, gsel]
+        self.Ac = torch.as_tensor(sub.toarray(), **f64)  # (n·c, |G_c|)
         glob = ro < 0
         Ag = np.zeros((mg, nG))
-        np.add.at(Ag, (grow_pos[i[glob]], gcol_pos[j[glob]]), v[glob])
+        put(Ag, (grow_pos[i[glob]], gcol_pos[j[glob]]), v[glob])
         self.Ag = torch.as_tensor(Ag, **f64)
 
         # ---- split P: P_GG dense, per-sample P_LL into K; P_LG must vanish
-        Pc = sp.coo_matrix(problem.P_sp)
+        Pc = sp.coo_matrix(canonical(problem.P_sp))
         pi, pj, pv = Pc.row, Pc.col, Pc.data
         po, qo = col_owner[pi], col_owner[pj]
         if np.any((po >= 0) != (qo >= 0)) or np.any(po[po >= 0] != qo[po >= 0]):
             raise ValueError("kkt_structure: P couples local variables to global or other samples' variables")
         loc = po >= 0
-        np.add.at(Kstat, (po[loc], col_pos[pi[loc]], col_pos[pj[loc]]), pv[loc])
+        put(Kstat, (po[loc], col_pos[pi[loc]], col_pos[pj[loc]]), pv[loc])
         PGG = np.zeros((nG, nG))
-        np.add.at(PGG, (gcol_pos[pi[~loc]], gcol_pos[pj[~loc]]), pv[~loc])
+        put(PGG, (gcol_pos[pi[~loc]], gcol_pos[pj[~loc]]), pv[~loc])
         self.PGG = torch.as_tensor(PGG, **f64)
         # block order [non-coupling z | local x | coupling z]; newpos[natural position]
         noncpl = np.setdiff1d(np.arange(r), st.coupling)
@@ -164,6 +142,14 @@ class StructuredKKTSolver(KKTSolver):
         newpos[order] = np.arange(self.nb)
         self.ny = self.nb - c
         Kperm = Kstat[:, order][:, :, order]
+        # local x that neither P nor a non-coupling row reaches gets a zero pivot in the exact
+        # factorisation (e.g. the softmax epigraph t): such problems keep K_ε throughout
+        nnc = r - c
+        xpos = nnc + np.arange(ell)
+        reach = (Kperm[:, xpos, xpos] != 0) | (Kperm[:, :nnc, :][:, :, xpos] != 0).any(axis=1)
+        # exponential/second-order cones keep K_ε: their IPM tail is tuned on (and very sensitive
+        # to) the regularized solves; symmetric LP/QP cones (zero, nonnegative) get exact solves
+        self.exact_ok = bool(reach.all()) and all(blk.kind != "dense" for blk in blocks)
         self.Kstat = torch.as_tensor(np.ascontiguousarray(Kperm.transpose(1, 2, 0)), **f64)  # (nb, nb, n)
         sign = np.where(order < ell, 1.0, -1.0)
         self.sign = torch.as_tensor(sign[:, None], **f64)
@@ -171,6 +157,8 @@ class StructuredKKTSolver(KKTSolver):
         # gather index of the block unknowns in the stacked vector [x; z], shape (nb, n)
         nat = np.concatenate([st.local_cols, N + st.sample_rows], axis=1)  # (n, nb) natural order
         self.idx = torch.as_tensor(np.ascontiguousarray(nat[:, order].T), dtype=torch.long, device=dev)
+        self.idx_flat = self.idx.reshape(-1)
+        self._last_Axg = None
 
         # ---- index maps: x/z vectors <-> (per-sample, global) pieces
         self.gcols = torch.as_tensor(st.global_cols, dtype=torch.long, device=dev)
@@ -181,11 +169,21 @@ class StructuredKKTSolver(KKTSolver):
 
     # ------------------------------------------------------------------ setup helpers
     def _map_blocks(self, blocks, row_owner, row_pos, grow_pos):
-        """Per scaling block: where its H entries go in the flattened K (samples) and H_g (global)."""
+        """Per scaling block: where its H entries go in the flattened K (samples) and H_g (global).
+
+        Also marks the rows of zero cones (H = 0): ``zero_blk`` (nb, n) and ``zero_g`` (m_g,).
+        """
         maps, nb, ell, mg = [], self.nb, self.ell, self.mg
         self.global_dense = False
+        zero_blk = np.zeros((nb, self.ns))
+        zero_g = np.zeros(mg)
         for blk in blocks:
             if blk.kind == "zero":
+                rows = blk.rows.detach().cpu().numpy().ravel()
+                own = row_owner[rows]
+                sr = rows[own >= 0]
+                zero_blk[self.newpos[ell + row_pos[sr]], own[own >= 0]] = 1.0
+                zero_g[grow_pos[rows[own < 0]]] = 1.0
                 maps.append(None)
                 continue
             rows = blk.rows.detach().cpu().numpy()
@@ -207,12 +205,36 @@ class StructuredKKTSolver(KKTSolver):
             flat_g = grow_pos[ra[g_sel]] * mg + grow_pos[rb[g_sel]]
             t = lambda a: torch.as_tensor(a, dtype=torch.long, device=self.dev)  # noqa: E731
             maps.append((t(s_sel), t(flat_s), t(g_sel), t(flat_g), t(grow_pos[ra[g_sel]])))
+        f64 = dict(dtype=torch.float64, device=self.dev)
+        # −1 on zero-cone rows: they keep −ε at the static ε
+        self.zero_blk = torch.as_tensor(zero_blk, **f64) * self.sign
+        self.zero_g = torch.as_tensor(zero_g, **f64)
         return maps
 
     # ------------------------------------------------------------------ factor
-    def _factor(self, blocks: List[ScalingBlock], eps: float) -> bool:
+    def update(self, blocks: List[ScalingBlock], reg) -> bool:
+        """Factor K exactly (ε only on zero-cone rows) if possible, else K_ε as the base class does."""
+        self.blocks = blocks
+        if self.exact_ok:
+            try:
+                ok = self._factor(blocks, reg.static, exact=True)
+            except (RuntimeError, ValueError, ArithmeticError):
+                ok = False
+            if ok:
+                self.eps = reg.static
+                return True
+        return super().update(blocks, reg)
+
+    def _factor(self, blocks: List[ScalingBlock], eps: float, exact: bool = False) -> bool:
+        """Factor the per-sample blocks and the Schur complement S of K_ε.
+
+        ``exact``: no ε except on zero-cone rows, where H = 0 needs −ε to stay quasi-definite;
+        the solves then have no regularization bias and iterative refinement ends after one
+        residual check.  On a breakdown :meth:`update` falls back to K_ε (every diagonal entry).
+        """
         self.blocks = blocks
         n, ny, c, mg = self.ns, self.ny, self.c, self.mg
+        eps_all = 0.0 if exact else eps
         K = self.Kstat.clone()
         Kf = K.view(-1)
         f64 = dict(dtype=torch.float64, device=self.dev)
@@ -228,7 +250,11 @@ class StructuredKKTSolver(KKTSolver):
                     Hg.index_put_((flat_g,), vals[g_sel], accumulate=True)
                 else:
                     Hg.index_put_((gdiag,), vals[g_sel], accumulate=True)
-        K.diagonal(dim1=0, dim2=1).add_((eps * self.sign).T)
+        kd = K.diagonal(dim1=0, dim2=1)  # (n, nb)
+        if eps_all:
+            kd.add_((eps_all * self.sign).T)
+        else:
+            kd.add_((eps * self.zero_blk).T)
         # ---- LDLᵀ of the first ny unknowns of every sample block (no pivoting: quasi-definite)
         piv = torch.empty(ny, n, dtype=torch.float64, device=self.dev)
         for k in range(ny):  # pivot signs are checked once after the loop (no per-step device sync)
@@ -240,43 +266,58 @@ class StructuredKKTSolver(KKTSolver):
         if not bool((piv * self.sign_y[:, None] > 0).all()):
             return False
         Sc = K[ny:, ny:]  # (c, c, n) = −Dᵢ⁻¹, negative definite
-        if c == 1:
-            if not bool((Sc[0, 0] < 0).all()):
-                return False
-            D = (-1.0 / Sc[0, 0])[:, None, None]  # (n, 1, 1)
-        else:
-            Sinv, info = torch.linalg.inv_ex(Sc.permute(2, 0, 1))
-            if bool((info != 0).any()):
-                return False
-            D = -0.5 * (Sinv + Sinv.transpose(1, 2))  # (n, c, c)
         S = self.PGG.clone()
-        S.diagonal().add_(eps)
+        if eps_all:
+            S.diagonal().add_(eps_all)
         if mg:
+            geps = eps_all if eps_all else eps * self.zero_g
             if self.global_dense:
                 Hm = Hg.view(mg, mg)
-                Hm.diagonal().add_(eps)
+                Hm.diagonal().add_(geps)
                 Lh, inf_h = torch.linalg.cholesky_ex(Hm)
                 if int(inf_h) != 0:
                     return False
                 self.Lh = Lh
                 S += self.Ag.T @ torch.cholesky_solve(self.Ag, Lh)
             else:
-                self.hg_inv = 1.0 / (Hg + eps)
+                self.hg_inv = 1.0 / (Hg + geps)
                 S += self.Ag.T @ (self.hg_inv[:, None] * self.Ag)
+        # ---- coupling term A_cᵀ D A_c = BᵀB with B = Lᵀ A_c (D = LLᵀ): one symmetric rank-n·c update
         if c == 1:
-            DA = D.reshape(n, 1) * self.Ac
+            if not bool((Sc[0, 0] < 0).all()):
+                return False
+            D = -1.0 / Sc[0, 0]  # (n,)
+            B = D.sqrt()[:, None] * self.Ac
+            self.D1 = D
         else:
-            DA = torch.bmm(D, self.Ac.view(n, c, -1)).reshape(n * c, -1)
-        SG = self.Ac.T @ DA
+            Sinv, info = torch.linalg.inv_ex(Sc.permute(2, 0, 1))
+            if bool((info != 0).any()):
+                return False
+            D = -0.5 * (Sinv + Sinv.transpose(1, 2))  # (n, c, c)
+            LD, info = torch.linalg.cholesky_ex(D)
+            if bool((info != 0).any()):
+                return False
+            B = torch.bmm(LD.transpose(1, 2), self.Ac.view(n, c, -1)).reshape(n * c, -1)
+            self.D = D
+        SG = gram_matrix(B)
         if self.Gc_all:
             S += SG
         else:
             S[self.Gc[:, None], self.Gc[None, :]] += SG
         L, info = torch.linalg.cholesky_ex(S)
+        if not eps_all and int(info) == 0:
+            # exact S (near-)singular, e.g. a softmax's common intercept shift: regularize S by ε
+            # as K_ε would (the per-sample blocks stay exact)
+            ratio = (L.diagonal() ** 2 / S.diagonal()).min()
+            if not bool(ratio > SINGULAR_PIVOT):
+                S.diagonal().add_(eps)
+                L, info = torch.linalg.cholesky_ex(S)
         if int(info) != 0 or not bool(torch.isfinite(L).all()):
             return False
-        self.K, self.D, self.L = K, D, L
-        self.piv = piv  # (ny, n) pivots
+        self.K, self.L = K, L
+        self._last_Axg = None
+        self.Lcol = K[ny:, :ny].contiguous()  # multipliers into the coupling rows (c, ny, n)
+        self.inv_piv = 1.0 / piv  # (ny, n)
         return True
 
     def _hg_solve(self, v: torch.Tensor) -> torch.Tensor:
@@ -284,30 +325,78 @@ class StructuredKKTSolver(KKTSolver):
             return torch.cholesky_solve(v[:, None], self.Lh)[:, 0]
         return self.hg_inv * v
 
+    def _apply_D(self, r: torch.Tensor) -> torch.Tensor:
+        """Dᵢ rᵢ for r of shape (c, n)."""
+        if self.c == 1:
+            return self.D1 * r
+        return torch.einsum("nij,jn->in", self.D, r)
+
     # ------------------------------------------------------------------ solve
     def _solve_reg(self, rx: torch.Tensor, rz: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         n, ny, c, K = self.ns, self.ny, self.c, self.K
         N = rx.shape[0]
         v = torch.cat([rx, rz])
-        r = v[self.idx]  # (nb, n) block right-hand sides
+        r = v.index_select(0, self.idx_flat).view(self.nb, n)  # (nb, n) block right-hand sides
         for k in range(ny):  # forward substitution with the unit lower factor
             r[k + 1:] -= K[k + 1:, k] * r[k]
-        rc = r[ny:].T  # (n, c): coupling right-hand sides after eliminating the rest
-        Drc = (self.D @ rc[:, :, None])[:, :, 0]  # Dᵢ r̂ᵢ
-        rhs_g = rx[self.gcols].clone()
+        rc = r[ny:]  # (c, n): coupling right-hand sides after eliminating the rest
+        Drc = self._apply_D(rc)  # Dᵢ r̂ᵢ
+        rhs_g = rx.index_select(0, self.gcols)
         if self.mg:
-            rhs_g += self.Ag.T @ self._hg_solve(rz[self.grows])
-        rhs_g[self.Gc] += self.Ac.T @ Drc.reshape(-1)
+            rhs_g += self.Ag.T @ self._hg_solve(rz.index_select(0, self.grows))
+        ACD = self.Ac.T @ Drc.T.reshape(-1)
+        if self.Gc_all:
+            rhs_g += ACD
+        else:
+            rhs_g.index_add_(0, self.Gc, ACD)
         xg = torch.cholesky_solve(rhs_g[:, None], self.L)[:, 0]
-        a = (self.Ac @ xg[self.Gc]).view(n, c)
+        xgc = xg if self.Gc_all else xg.index_select(0, self.Gc)
+        Axg = self.Ac @ xgc
+        self._last_Axg = (xg, Axg)  # apply_K on this solution reuses A_c x_G (same bits)
+        a = Axg.view(n, c).T  # (c, n)
         sol = torch.empty_like(r)
-        sol[ny:] = (self.D @ (a - rc)[:, :, None])[:, :, 0].T  # z_c = Sᵢ⁻¹(r̂ᵢ − A_c,i x_G)
-        r[:ny] /= self.piv
+        sol[ny:] = self._apply_D(a - rc)  # z_c = Sᵢ⁻¹(r̂ᵢ − A_c,i x_G)
+        r[:ny] *= self.inv_piv
         for k in range(ny - 1, -1, -1):  # back substitution
             sol[k] = r[k] - (K[k + 1:, k] * sol[k + 1:]).sum(0)
         out = torch.empty_like(v)
-        out[self.idx] = sol
-        out[self.gcols] = xg
+        out.index_copy_(0, self.idx_flat, sol.reshape(-1))
+        out.index_copy_(0, self.gcols, xg)
         if self.mg:
-            out[N + self.grows] = self._hg_solve(self.Ag @ xg - rz[self.grows])
+            out.index_copy_(0, N + self.grows, self._hg_solve(self.Ag @ xg - rz.index_select(0, self.grows)))
         return out[:N], out[N:]
+
+    # ------------------------------------------------------------------ exact K, from the blocks
+    def apply_K(self, x: torch.Tensor, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """K [x; z] = [Px + Aᵀz; Ax − Hz] from the per-sample blocks and dense coupling GEMVs.
+
+        Same product as the base class (which multiplies by the sparse A), without the
+        scipy round trips: per-sample blocks by one broadcast multiply, A_c x_G and A_cᵀ z_c
+        as dense matrix–vector products.
+        """
+        n, ny, N = self.ns, self.ny, x.shape[0]
+        v = torch.cat([x, z])
+        blk = v.index_select(0, self.idx_flat).view(self.nb, n)
+        ob = (self.Kstat * blk[None]).sum(1)  # (nb, n): P_LL u + Bᵀz, B u
+        xg = x.index_select(0, self.gcols)
+        last = self._last_Axg
+        if last is not None and torch.equal(last[0], xg):
+            Axg = last[1]
+        else:
+            Axg = self.Ac @ (xg if self.Gc_all else xg.index_select(0, self.Gc))
+        ob[ny:] += Axg.view(n, self.c).T
+        og = self.PGG @ xg
+        ACz = self.Ac.T @ blk[ny:].T.reshape(-1)
+        if self.Gc_all:
+            og += ACz
+        else:
+            og.index_add_(0, self.Gc, ACz)
+        out = torch.empty_like(v)
+        out.index_copy_(0, self.idx_flat, ob.reshape(-1))
+        if self.mg:
+            zg = z.index_select(0, self.grows)
+            og += self.Ag.T @ zg
+            out.index_copy_(0, N + self.grows, self.Ag @ xg)
+        out.index_copy_(0, self.gcols, og)
+        ox, oz = out[:N], out[N:]
+        return ox, oz - apply_blocks(self.blocks, z)
