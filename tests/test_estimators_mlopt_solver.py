@@ -38,17 +38,7 @@ CASES = {
 }
 
 
-# Known gap (issue 4 stays open): on breast_cancer logistic mlopt's IPM stalls in the
-# exponential-cone tail and ends almost_solved (relative gap ~1e-7, objective within
-# 1e-9 of Clarabel's) where Clarabel reports optimal.  strict=True: when it is fixed
-# this test starts failing and the marker must go.
-_KNOWN_INACCURATE = {"logistic"}
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="IPM ends almost_solved on exp-cone tail (issue 4)"))
-    if c in _KNOWN_INACCURATE else c for c in sorted(CASES)
-])
+@pytest.mark.parametrize("case", sorted(CASES))
 def test_mlopt_solver_matches_clarabel(case):
     make, data, path = CASES[case]
     X, y = data()

@@ -70,8 +70,6 @@ def test_tiny_logistic_solves_like_clarabel() -> None:
     assert prob.solver_stats.num_iters <= 1.5 * it_ref
 
 
-@pytest.mark.xfail(strict=True, reason="late-phase stall (μ ≈ 1e-9) on breast_cancer logistic: "
-                   "exp-cone dual Hessian loses positive definiteness near ∂K*; open")
 def test_breast_cancer_logistic_optimal_within_clarabel_budget() -> None:
     from mlopt.datasets import load_dataset
 

@@ -10,6 +10,13 @@ s̃ = −∇f*(z), z̃ = −∇f(s):  H = s sᵀ/⟨s,z⟩ + δs δsᵀ/⟨δs,�
 δz = z − μz̃, a ⟂ {z, z̃}), the rank-3 BFGS-type update of Dahl & Andersen (2021), and
 falls back to the dual scaling μ∇²f*(z) near the central path.  The corrector uses the
 third-order term η = ½∇³f*(z)[Δz, (∇²f*(z))⁻¹Δs].
+
+Near the boundary (r(z) ≈ 1e-9‖z‖ at the end of a logistic fit, cond ∇²f* ≈ 1e17) every
+quantity comes from the cancellation-free closed forms of :mod:`.exp_barrier`: ∇²f* as a
+sum of PSD terms, (∇²f*)⁻¹Δs without a 3×3 inverse, η analytically, ∇f(s) through
+δ = ω − 1, and the weight of the third direction as t = μ/(âᵀ(∇²f*)⁻¹â) — equal in exact
+arithmetic to Dahl–Andersen's μ‖∇²f* − (rank-2 part)‖_F, whose subtraction loses every
+digit there.
 """
 from __future__ import annotations
 
@@ -18,98 +25,13 @@ import math
 import torch
 
 from .base import ConeGroup, ScalingBlock
+from .exp_barrier import (dual_barrier, dual_feasible, dual_grad_hess,  # noqa: F401
+                          dual_hess_inv_quad, dual_hess_solve,
+                          dual_third_order, primal_barrier, primal_feasible, primal_grad,
+                          wright_omega)
 
 _UNIT = (-1.051383945322714, 0.556409619469370, 1.258967884768947)
 _EPS = 2.220446049250313e-16
-
-
-def wright_omega(t: torch.Tensor) -> torch.Tensor:
-    """ω(t) solving ω + log ω = t, for t ≥ 0 (series start + two fourth-order steps)."""
-    zm1 = t - 1
-    w_small = 1 + zm1 / 2 + zm1 ** 2 / 16 - zm1 ** 3 / 192 - zm1 ** 4 / 3072 + 13 * zm1 ** 5 / 61440
-    tt = t.clamp(min=1.0)
-    lz = torch.log(tt)
-    w_big = (tt - lz + lz / tt + lz / tt ** 2 * (lz / 2 - 1)
-             + lz / tt ** 3 * (lz * lz / 3 - 1.5 * lz + 1))
-    w = torch.where(t < 1 + math.pi, w_small, w_big)
-    r = t - w - torch.log(w)
-    for _ in range(2):
-        wp1 = w + 1
-        tq = wp1 * (wp1 + 2 * r / 3)
-        w = w * (1 + (r / wp1) * (tq - r / 2) / (tq - r))
-        r = (2 * w * w - 8 * w - 1) / (72 * wp1 ** 6) * r ** 4
-    return w
-
-
-def primal_feasible(s: torch.Tensor) -> torch.Tensor:
-    ok = (s[:, 1] > 0) & (s[:, 2] > 0)
-    y = torch.where(ok, s[:, 1], torch.ones_like(s[:, 1]))
-    zz = torch.where(ok, s[:, 2], torch.ones_like(s[:, 2]))
-    return ok & (y * torch.log(zz / y) - s[:, 0] > 0)
-
-
-def dual_feasible(z: torch.Tensor) -> torch.Tensor:
-    ok = (z[:, 0] < 0) & (z[:, 2] > 0)
-    u = torch.where(ok, z[:, 0], -torch.ones_like(z[:, 0]))
-    w = torch.where(ok, z[:, 2], torch.ones_like(z[:, 2]))
-    return ok & (z[:, 1] - u - u * torch.log(-w / u) > 0)
-
-
-def dual_grad_hess(z: torch.Tensor):
-    """∇f*(z) (k, 3) and ∇²f*(z) (k, 3, 3)."""
-    u, v, w = z[:, 0], z[:, 1], z[:, 2]
-    l = torch.log(-w / u)
-    r = -u * l - u + v
-    c2 = 1 / r
-    g = torch.stack([c2 * l - 1 / u, -c2, (c2 * u - 1) / w], dim=1)
-    r2 = r * r
-    H = torch.empty(z.shape[0], 3, 3, dtype=z.dtype, device=z.device)
-    H[:, 0, 0] = (r2 - u * r + l * l * u * u) / (r2 * u * u)
-    H[:, 0, 1] = H[:, 1, 0] = -l / r2
-    H[:, 1, 1] = 1 / r2
-    H[:, 0, 2] = H[:, 2, 0] = (v - u) / (r2 * w)
-    H[:, 1, 2] = H[:, 2, 1] = -u / (r2 * w)
-    H[:, 2, 2] = (r2 - u * r + u * u) / (r2 * w * w)
-    return g, H
-
-
-def dual_hess_apply(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return torch.einsum("kij,kj->ki", dual_grad_hess(z)[1], x)
-
-
-def primal_grad(s: torch.Tensor) -> torch.Tensor:
-    """∇f(s) of the primal barrier f = (f*)^conjugate."""
-    om = wright_omega(1 - s[:, 0] / s[:, 1] - torch.log(s[:, 1] / s[:, 2]))
-    g0 = 1 / ((om - 1) * s[:, 1])
-    g1 = g0 + g0 * torch.log(om * s[:, 1] / s[:, 2]) - 1 / s[:, 1]
-    g2 = om / ((1 - om) * s[:, 2])
-    return torch.stack([g0, g1, g2], dim=1)
-
-
-def primal_barrier(s: torch.Tensor) -> torch.Tensor:
-    om = wright_omega(1 - s[:, 0] / s[:, 1] - torch.log(s[:, 1] / s[:, 2]))
-    return -torch.log((om - 1) ** 2 / om) - 2 * torch.log(s[:, 1]) - torch.log(s[:, 2]) - 3
-
-
-def dual_barrier(z: torch.Tensor) -> torch.Tensor:
-    u, v, w = z[:, 0], z[:, 1], z[:, 2]
-    return -torch.log(-w * u) - torch.log(v - u - u * torch.log(-w / u))
-
-
-def solve3(H: torch.Tensor, r: torch.Tensor):
-    """Batched solve of symmetric 3×3 systems H u = r by the adjugate; also 'H is PD'."""
-    a, b, c = H[:, 0, 0], H[:, 0, 1], H[:, 0, 2]
-    d, e, f = H[:, 1, 1], H[:, 1, 2], H[:, 2, 2]
-    A0, B0, C0 = d * f - e * e, c * e - b * f, b * e - c * d
-    D0, E0, F0 = a * f - c * c, b * c - a * e, a * d - b * b
-    det = a * A0 + b * B0 + c * C0
-    ok = (a > 0) & (F0 > 0) & (det > 0)
-    det = torch.where(ok, det, torch.ones_like(det))
-    r0, r1, r2 = r[:, 0], r[:, 1], r[:, 2]
-    u = torch.stack([A0 * r0 + B0 * r1 + C0 * r2,
-                     B0 * r0 + D0 * r1 + E0 * r2,
-                     C0 * r0 + E0 * r1 + F0 * r2], dim=1) / det[:, None]
-    return u, ok
 
 
 def backtrack(x, dx, alpha_max, step, alpha_min, feasible) -> float:
@@ -177,12 +99,14 @@ class ExponentialGroup(ConeGroup):
         Hzt = torch.einsum("kij,kj->ki", self.H_dual, zt)
         de2 = (zt * Hzt).sum(1) - 3 * mut * mut
         ok = (de1.abs() > math.sqrt(_EPS)) & (de2.abs() > _EPS) & (dot_sz > 0) & (dot_dsdz > 0)
-        de2s = torch.where(ok, de2, torch.ones_like(de2))
-        tmp = mut[:, None] * st - Hzt
-        M = self.H_dual - st[:, :, None] * st[:, None, :] / 3 - tmp[:, :, None] * tmp[:, None, :] / de2s[:, None, None]
-        t = mu_c * torch.linalg.matrix_norm(M)
+        # t = μ‖H − st stᵀ/3 − tmp tmpᵀ/de2‖_F (Dahl–Andersen) subtracts the rank-2 part of
+        # H = ∇²f*(z) on span{Hz, Hz̃}; what is left is rank one, c cᵀ/(cᵀH⁻¹c) with c = z × z̃,
+        # so t = μ/(âᵀH⁻¹â), â = c/‖c‖, evaluated without the cancellation of the subtraction.
         axis = torch.linalg.cross(z, zt, dim=1)
         axis = axis / torch.linalg.vector_norm(axis, dim=1, keepdim=True).clamp(min=1e-300)
+        quad = dual_hess_inv_quad(z, axis)
+        ok = ok & (quad > 0)
+        t = mu_c / torch.where(ok, quad, torch.ones_like(quad))
         dot_sz_s = torch.where(ok, dot_sz, torch.ones_like(dot_sz))
         dot_dsdz_s = torch.where(ok, dot_dsdz, torch.ones_like(dot_dsdz))
         Hpd = (s[:, :, None] * s[:, None, :] / dot_sz_s[:, None, None]
@@ -203,11 +127,10 @@ class ExponentialGroup(ConeGroup):
         return s.clone()
 
     def higher_correction(self, ds: torch.Tensor, dz: torch.Tensor) -> torch.Tensor:
-        """η = ½ ∇³f*(z)[Δz, u] with u = (∇²f*(z))⁻¹Δs (directional derivative of the Hessian)."""
-        u, ok = solve3(self.H_dual, ds)
-        _, dHu = torch.func.jvp(lambda zz: dual_hess_apply(zz, u), (self.z,), (dz,))
-        eta = 0.5 * dHu
-        return torch.where(ok[:, None], eta, torch.zeros_like(eta))
+        """η = ½ ∇³f*(z)[Δz, u] with u = (∇²f*(z))⁻¹Δs, both in closed form (exp_barrier)."""
+        u, theta = dual_hess_solve(self.z, ds)
+        eta = dual_third_order(self.z, dz, u, theta)
+        return torch.where(torch.isfinite(eta).all(1, keepdim=True), eta, torch.zeros_like(eta))
 
     def combined_ds_shift(self, dz, ds, sigma_mu):
         return sigma_mu * self.grad - self.higher_correction(ds, dz)
