@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from typing import Optional, Sequence
 
 import numpy as np
+import torch
 
 from .core import IPMCore
 from .equilibrate import no_equilibration, ruiz
@@ -57,9 +59,24 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
                           settings.equilibrate_max_scaling)
     else:
         scaled, eq = no_equilibration(data)
-    core = IPMCore(scaled, eq, settings, t_start)
-    status, v, info, iters = core.run()
+    with _torch_threads(settings.cpu_threads):
+        core = IPMCore(scaled, eq, settings, t_start)
+        status, v, info, iters = core.run()
     return _build_result(data, eq, core, status, v, info, iters, t_start)
+
+
+@contextmanager
+def _torch_threads(n: Optional[int]):
+    """Run with torch's intra-op thread count set to ``n`` (None: leave it), then restore it."""
+    if n is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _build_result(data, eq, core, status, v, info, iters, t_start) -> IPMResult:

@@ -153,3 +153,11 @@ def test_upper_triangular_P_is_read_as_symmetric():
     r_full = solve(P_full, q, A, b, [NonnegativeCone(2)])
     r_triu = solve(np.triu(P_full), q, A, b, [NonnegativeCone(2)])
     assert np.allclose(r_full.x, r_triu.x, atol=1e-8) and np.allclose(r_full.x, [1 / 3, 1 / 3])
+
+
+@pytest.mark.parametrize("threads", [1, 2, None])
+def test_cpu_threads_setting_is_restored(threads):
+    before = torch.get_num_threads()
+    res = solve(None, np.array([1.0, 1.0]), -np.eye(2), np.zeros(2), [NonnegativeCone(2)], cpu_threads=threads)
+    assert res.status.value == "solved" and abs(res.primal_objective) < 1e-8
+    assert torch.get_num_threads() == before
