@@ -299,26 +299,43 @@ class StructuredKKTSolver(KKTSolver):
                 return False
             B = torch.bmm(LD.transpose(1, 2), self.Ac.view(n, c, -1)).reshape(n * c, -1)
             self.D = D
+        if not self._factor_schur(S, B, eps, exact=not eps_all):
+            return False
+        self.K = K
+        self._last_Axg = None
+        self.Lcol = K[ny:, :ny].contiguous()  # multipliers into the coupling rows (c, ny, n)
+        self.inv_piv = 1.0 / piv  # (ny, n)
+        return True
+
+    # ------------------------------------------------------------------ Schur complement
+    def _factor_schur(self, S0: torch.Tensor, B: torch.Tensor, eps: float, exact: bool) -> bool:
+        """Factor S = S0 + E_cᵀ BᵀB E_c (E_c: the coupled global columns G_c) by Cholesky.
+
+        ``S0`` (|G|×|G|, modified in place) holds P_GG, the global rows' term and ε; ``B`` is
+        D^{1/2} A_c, (n·c)×|G_c|.  ``exact``: S0 has no ε, so a (near-)singular S — e.g. a
+        softmax's common intercept shift — is regularized by ε here.  Subclasses may factor S
+        differently (e.g. by the Woodbury identity when n·c < |G_c|); :meth:`_solve_schur` solves.
+        """
+        S = S0
         SG = gram_matrix(B)
         if self.Gc_all:
             S += SG
         else:
             S[self.Gc[:, None], self.Gc[None, :]] += SG
         L, info = torch.linalg.cholesky_ex(S)
-        if not eps_all and int(info) == 0:
-            # exact S (near-)singular, e.g. a softmax's common intercept shift: regularize S by ε
-            # as K_ε would (the per-sample blocks stay exact)
+        if exact and int(info) == 0:
             ratio = (L.diagonal() ** 2 / S.diagonal()).min()
             if not bool(ratio > SINGULAR_PIVOT):
                 S.diagonal().add_(eps)
                 L, info = torch.linalg.cholesky_ex(S)
         if int(info) != 0 or not bool(torch.isfinite(L).all()):
             return False
-        self.K, self.L = K, L
-        self._last_Axg = None
-        self.Lcol = K[ny:, :ny].contiguous()  # multipliers into the coupling rows (c, ny, n)
-        self.inv_piv = 1.0 / piv  # (ny, n)
+        self.L = L
         return True
+
+    def _solve_schur(self, rhs: torch.Tensor) -> torch.Tensor:
+        """S⁻¹ rhs for the S factored by :meth:`_factor_schur`."""
+        return torch.cholesky_solve(rhs[:, None], self.L)[:, 0]
 
     def _hg_solve(self, v: torch.Tensor) -> torch.Tensor:
         if self.global_dense:
@@ -349,7 +366,7 @@ class StructuredKKTSolver(KKTSolver):
             rhs_g += ACD
         else:
             rhs_g.index_add_(0, self.Gc, ACD)
-        xg = torch.cholesky_solve(rhs_g[:, None], self.L)[:, 0]
+        xg = self._solve_schur(rhs_g)
         xgc = xg if self.Gc_all else xg.index_select(0, self.Gc)
         Axg = self.Ac @ xgc
         self._last_Axg = (xg, Axg)  # apply_K on this solution reuses A_c x_G (same bits)
