@@ -191,7 +191,8 @@ class IPMCore:
             # ---- μ --------------------------------------------------------------------
             mu = (r.sz + v.tau * v.kappa) / self.nu
             # ---- convergence measures and termination -----------------------------------
-            measure(info, r, v.x, v.s, v.z, v.tau, v.kappa, self.eq, self.normb, self.normq)
+            measure(info, r, v.x, v.s, v.z, v.tau, v.kappa, self.eq, self.normb, self.normq,
+                    self.st.objective_constant)
             self.history.append(dict(iter=it, pobj=info.pobj, dobj=info.dobj, gap=info.gap_rel,
                                      pres=info.pres, dres=info.dres, step=alpha, mu=mu))
             if st.verbose:
@@ -263,7 +264,8 @@ class IPMCore:
             v.add(step, alpha)
         if status in (Status.MAX_ITERATIONS, Status.MAX_TIME, Status.NUMERICAL_ERROR):
             r = self.residuals(v)
-            measure(info, r, v.x, v.s, v.z, v.tau, v.kappa, self.eq, self.normb, self.normq)
+            measure(info, r, v.x, v.s, v.z, v.tau, v.kappa, self.eq, self.normb, self.normq,
+                    self.st.objective_constant)
             almost = check_convergence(info, st, reduced=True)
             if almost != Status.UNSOLVED:
                 status = almost

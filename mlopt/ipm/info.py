@@ -65,14 +65,18 @@ class Info:
 
 
 def measure(info: Info, r: Residuals, x, s, z, tau: float, kappa: float, eq, normb: float,
-            normq: float) -> None:
-    """Fill ``info`` from the residuals (d, e, c = equilibration, as torch tensors)."""
+            normq: float, constant: float = 0.0) -> None:
+    """Fill ``info`` from the residuals (d, e, c = equilibration, as torch tensors).
+
+    ``constant`` is the objective's constant term: it shifts pobj and dobj alike, so it leaves
+    the absolute gap unchanged and makes the relative gap relative to the true objective.
+    """
     d, e, c = eq
     cinv = 1.0 / c
     tinv = 1.0 / tau
     half_xPx = r.xPx * tinv * tinv / 2
-    info.pobj = (r.qx * tinv + half_xPx) * cinv
-    info.dobj = (-r.bz * tinv - half_xPx) * cinv
+    info.pobj = (r.qx * tinv + half_xPx) * cinv + constant
+    info.dobj = (-r.bz * tinv - half_xPx) * cinv + constant
     normx = _n2(x * d)
     normz = _n2(z * e) * cinv
     norms = _n2(s / e)

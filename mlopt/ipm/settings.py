@@ -15,6 +15,9 @@ class IPMSettings:
     max_iter: int = 200  #: iteration limit
     time_limit: float = float("inf")  #: wall-clock limit in seconds
     verbose: bool = False  #: print a per-iteration table
+    #: constant c of the objective ½xᵀPx + qᵀx + c: added to the reported objectives and
+    #: used in the relative gap |pobj − dobj| / max(1, min(|pobj|, |dobj|))
+    objective_constant: float = 0.0
     max_step_fraction: float = 0.99  #: fraction-to-boundary factor of the combined step
     device: str = "cpu"  #: torch device, "cpu" or "cuda" (or "cuda:k")
     # --- termination (full accuracy) --------------------------------------

@@ -101,8 +101,9 @@ def _build_result(data, eq, core, status, v, info, iters, t_start) -> IPMResult:
     else:
         x, s, z = x / v.tau, s / v.tau, z / v.tau
         xPx = float(x @ (data.P @ x))
-        pobj = 0.5 * xPx + float(data.q @ x)
-        dobj = -0.5 * xPx - float(data.b @ z)
+        const = core.st.objective_constant
+        pobj = 0.5 * xPx + float(data.q @ x) + const
+        dobj = -0.5 * xPx - float(data.b @ z) + const
     return IPMResult(
         status=status, x=x, s=s, z=z, primal_objective=pobj, dual_objective=dobj,
         iterations=iters, primal_residual=info.pres, dual_residual=info.dres,

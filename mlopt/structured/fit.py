@@ -100,7 +100,9 @@ def _fit_gram(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
 
 
 def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form):
-    const = getattr(problem, "constant", 0.0)
+    # the Gram form drops ½Σcᵢyᵢ²: give it to the IPM so that its relative gap is relative
+    # to the model's objective, not to the (much larger) objective without the constant
+    ipm_settings.setdefault("objective_constant", float(getattr(problem, "constant", 0.0)))
     res = solve(problem.P, problem.q, problem.A, problem.b, problem.cones, device=device, **ipm_settings)
     if res.status.is_optimal:
         coef, intercept = problem.unpack(res.x)
@@ -110,7 +112,7 @@ def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form):
         intercept = np.full((problem.n_outputs,), np.nan) if len(problem.coef_shape) == 2 else np.asarray(np.nan)
         value = float("nan")
     info = dict(status=res.status.value, iterations=res.iterations, objective=value,
-                primal_objective=res.primal_objective + const, dual_objective=res.dual_objective + const,
+                primal_objective=res.primal_objective, dual_objective=res.dual_objective,
                 gap=res.gap, gap_abs=res.gap_abs, primal_residual=res.primal_residual,
                 dual_residual=res.dual_residual, solve_time=res.solve_time, setup_time=setup,
                 wall_time=time.perf_counter() - t0, kkt_solver=res.kkt_solver, device=res.device, form=form)

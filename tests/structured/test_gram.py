@@ -100,3 +100,26 @@ def test_auto_form_choice_and_bad_form():
     # an explicit structured backend keeps the per-sample form
     _, _, info = fit_objective(Lasso(alpha=0.1).get_objective(X, y), kkt_solver="structured")
     assert info["form"] == "samples"
+
+
+def test_gram_gap_is_relative_to_the_model_objective():
+    """The Gram form drops ½Σcᵢyᵢ² (here ~50× the lasso optimum): the IPM's relative gap must
+    still be relative to the model's objective, so the optimum is 1e-8-accurate, not 1e-8·50."""
+    from sklearn.linear_model import Lasso as SkLasso
+
+    rng = np.random.default_rng(3)
+    n, d = 2000, 60
+    X = rng.standard_normal((n, d))
+    w = np.zeros(d)
+    w[:8] = 3 * rng.standard_normal(8)
+    y = X @ w + 0.3 * rng.standard_normal(n)
+    obj = Lasso(alpha=0.01).get_objective(X, y)
+    coef, b, info = fit_objective(obj)
+    assert info["form"] == "gram" and info["status"] == "solved"
+    ref = SkLasso(alpha=0.01, tol=1e-14, max_iter=100000).fit(X, y)
+    f_ref = obj.value(ref.coef_, ref.intercept_)
+    const = 0.5 * np.mean(y ** 2)
+    assert const > 20 * f_ref  # the dropped constant dominates the objective
+    assert abs(info["objective"] - f_ref) <= 1e-8 * f_ref
+    assert abs(info["primal_objective"] - info["objective"]) <= 1e-8 * f_ref
+    assert info["gap"] <= 1e-8 and info["gap_abs"] <= 1e-8 * max(1.0, f_ref)

@@ -66,8 +66,10 @@ def test_diagonal_rows_same_iterates_as_qdldl(name):
     obj = GRAM_CASES[name]().get_objective(X, y)
     g = assemble_gram(obj)
     nd = g.n_features + int(g.fit_intercept)
-    a = solve(g.P, g.q, g.A, g.b, g.cones, kkt_solver="diagonal_rows", kkt_structure=DenseColumns(np.arange(nd)))
-    b = solve(g.P, g.q, g.A, g.b, g.cones, kkt_solver="qdldl")
+    c = g.constant  # the fit path passes it too: gaps relative to the model's objective
+    a = solve(g.P, g.q, g.A, g.b, g.cones, kkt_solver="diagonal_rows", kkt_structure=DenseColumns(np.arange(nd)),
+              objective_constant=c)
+    b = solve(g.P, g.q, g.A, g.b, g.cones, kkt_solver="qdldl", objective_constant=c)
     assert a.status.value == b.status.value == "solved"
     assert a.kkt_solver == "diagonal_rows" and a.iterations == b.iterations
     for ha, hb in zip(a.history, b.history):
