@@ -59,14 +59,14 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
                           settings.equilibrate_max_scaling)
     else:
         scaled, eq = no_equilibration(data)
-    with _torch_threads(settings.cpu_threads):
+    with torch_threads(settings.cpu_threads):
         core = IPMCore(scaled, eq, settings, t_start)
         status, v, info, iters = core.run()
     return _build_result(data, eq, core, status, v, info, iters, t_start)
 
 
 @contextmanager
-def _torch_threads(n: Optional[int]):
+def torch_threads(n: Optional[int]):
     """Run with torch's intra-op thread count set to ``n`` (None: leave it), then restore it."""
     if n is None:
         yield

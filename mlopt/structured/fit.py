@@ -11,6 +11,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from mlopt.ipm import solve
+from mlopt.ipm.solver import torch_threads
 from mlopt.ipm.kkt import DenseColumns
 from mlopt.objective import Objective
 from mlopt.structured.assemble import assemble
@@ -89,7 +90,10 @@ def _fit_gram(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
         return _run_ipm(objective, problem, device, ipm_settings, t0, setup, "gram")
     # no rows: the stationarity condition Pθ = −q is the whole problem
     t1 = time.perf_counter()
-    theta, res = solve_linear(problem.P, problem.q, device)
+    # one torch thread, as in the IPM: numpy's BLAS pool (which just formed ΦᵀSΦ) and torch's
+    # OpenMP pool otherwise contend for the cores (a 51×51 Cholesky took ms instead of µs)
+    with torch_threads(ipm_settings.get("cpu_threads", 1)):
+        theta, res = solve_linear(problem.P, problem.q, device)
     coef, intercept = problem.unpack(theta)
     pobj = 0.5 * float(theta @ (problem.P @ theta)) + float(problem.q @ theta) + problem.constant
     info = dict(status="solved", iterations=0, objective=objective.value(coef, intercept),

@@ -151,6 +151,12 @@ class StructuredKKTSolver(KKTSolver):
         # to) the regularized solves; symmetric LP/QP cones (zero, nonnegative) get exact solves
         self.exact_ok = bool(reach.all()) and all(blk.kind != "dense" for blk in blocks)
         self.Kstat = torch.as_tensor(np.ascontiguousarray(Kperm.transpose(1, 2, 0)), **f64)  # (nb, nb, n)
+        # its structural nonzeros (P_LL and B entries, shared by all samples) for apply_K:
+        # far fewer than nb² rows of n, which matters when n is large (memory-bound products)
+        pa, pb = np.nonzero((Kperm != 0).any(axis=0))
+        self.kpat_rows = torch.as_tensor(pa, dtype=torch.long, device=dev)
+        self.kpat_cols = torch.as_tensor(pb, dtype=torch.long, device=dev)
+        self.kpat_vals = self.Kstat[self.kpat_rows, self.kpat_cols]  # (nnz, n)
         sign = np.where(order < ell, 1.0, -1.0)
         self.sign = torch.as_tensor(sign[:, None], **f64)
         self.sign_y = self.sign[: self.ny, 0]
@@ -394,7 +400,8 @@ class StructuredKKTSolver(KKTSolver):
         n, ny, N = self.ns, self.ny, x.shape[0]
         v = torch.cat([x, z])
         blk = v.index_select(0, self.idx_flat).view(self.nb, n)
-        ob = (self.Kstat * blk[None]).sum(1)  # (nb, n): P_LL u + Bᵀz, B u
+        ob = torch.zeros_like(blk)  # (nb, n): P_LL u + Bᵀz, B u over the structural nonzeros
+        ob.index_add_(0, self.kpat_rows, self.kpat_vals * blk.index_select(0, self.kpat_cols))
         xg = x.index_select(0, self.gcols)
         last = self._last_Axg
         if last is not None and torch.equal(last[0], xg):
