@@ -150,13 +150,12 @@ class StructuredKKTSolver(KKTSolver):
         # exponential/second-order cones keep K_ε: their IPM tail is tuned on (and very sensitive
         # to) the regularized solves; symmetric LP/QP cones (zero, nonnegative) get exact solves
         self.exact_ok = bool(reach.all()) and all(blk.kind != "dense" for blk in blocks)
-        self.Kstat = torch.as_tensor(np.ascontiguousarray(Kperm.transpose(1, 2, 0)), **f64)  # (nb, nb, n)
-        # its structural nonzeros (P_LL and B entries, shared by all samples) for apply_K:
-        # far fewer than nb² rows of n, which matters when n is large (memory-bound products)
+        # structural nonzeros of the static blocks (P_LL and B entries, shared by all samples)
+        # for apply_K: far fewer than nb² rows of n, which matters when n is large
         pa, pb = np.nonzero((Kperm != 0).any(axis=0))
         self.kpat_rows = torch.as_tensor(pa, dtype=torch.long, device=dev)
         self.kpat_cols = torch.as_tensor(pb, dtype=torch.long, device=dev)
-        self.kpat_vals = self.Kstat[self.kpat_rows, self.kpat_cols]  # (nnz, n)
+        self.kpat_vals = torch.as_tensor(np.ascontiguousarray(Kperm[:, pa, pb].T), **f64)  # (nnz, n)
         sign = np.where(order < ell, 1.0, -1.0)
         self.sign = torch.as_tensor(sign[:, None], **f64)
         self.sign_y = self.sign[: self.ny, 0]
@@ -172,6 +171,7 @@ class StructuredKKTSolver(KKTSolver):
         self.srows = torch.as_tensor(st.sample_rows, dtype=torch.long, device=dev)
         self.grows = torch.as_tensor(st.global_rows, dtype=torch.long, device=dev)
         self._block_maps = self._map_blocks(blocks, row_owner, row_pos, grow_pos)
+        self._plan_factorization(Kperm)
 
     # ------------------------------------------------------------------ setup helpers
     def _map_blocks(self, blocks, row_owner, row_pos, grow_pos):
@@ -217,6 +217,63 @@ class StructuredKKTSolver(KKTSolver):
         self.zero_g = torch.as_tensor(zero_g, **f64)
         return maps
 
+    def _plan_factorization(self, Kperm: np.ndarray) -> None:
+        """Symbolic LDLᵀ of the per-sample blocks (one pattern shared by all samples).
+
+        The pattern is that of the static entries, the cone scalings H and the diagonal, plus the
+        fill of eliminating positions 0..ny−1.  Blocks are stored compactly as the lower-triangle
+        entries of that pattern, ``(nnz, n)``; elimination step k touches only the rows Rₖ below
+        k in its column: Lₖ = K[Rₖ, k]/dₖ and K[i, j] −= K[i, k]K[j, k]/dₖ for i ≥ j in Rₖ.
+        """
+        nb, ns, dev = self.nb, self.ns, self.dev
+        lng = dict(dtype=torch.long, device=dev)
+        pat = (Kperm != 0).any(axis=0) | np.eye(nb, dtype=bool)
+        flats = []
+        for mp in self._block_maps:
+            if mp is not None:
+                pair = mp[1].cpu().numpy() // ns
+                flats.append(pair)
+                pat[pair // nb, pair % nb] = True
+        for k in range(self.ny):  # symbolic fill
+            rows = k + 1 + np.nonzero(pat[k + 1:, k])[0]
+            pat[np.ix_(rows, rows)] = True
+        pat = pat | pat.T
+        li, lj = np.nonzero(np.tril(pat))
+        pos = np.full((nb, nb), -1, dtype=np.int64)
+        pos[li, lj] = np.arange(li.size)
+        pos[lj, li] = np.arange(li.size)
+        self.pos = pos
+        self.Kc_stat = torch.as_tensor(np.ascontiguousarray(Kperm[:, li, lj].T), dtype=torch.float64,
+                                       device=dev)  # (nnz, n)
+        self.dpos = torch.as_tensor(pos[np.arange(nb), np.arange(nb)], **lng)
+        self.dpos_list = pos[np.arange(nb), np.arange(nb)].tolist()
+        # H entries of the sample blocks: keep the lower triangle, address the compact storage
+        maps = []
+        it = iter(flats)
+        for mp in self._block_maps:
+            if mp is None:
+                maps.append(None)
+                continue
+            pair = next(it)
+            a, b = pair // nb, pair % nb
+            low = np.nonzero(a >= b)[0]
+            own = mp[1].cpu().numpy()[low] % ns
+            s_sel = mp[0][torch.as_tensor(low, **lng)]
+            flat = torch.as_tensor(pos[a[low], b[low]] * ns + own, **lng)
+            maps.append((s_sel, flat) + tuple(mp[2:]))
+        self._block_maps = maps
+        # per elimination step: rows below the pivot, their compact L entries, and the
+        # lower-triangle update targets (pairs ii ≥ jj of those rows)
+        self.steps = []
+        for k in range(self.ny):
+            rows = k + 1 + np.nonzero(pat[k + 1:, k])[0]
+            ii, jj = np.nonzero(rows[:, None] >= rows[None, :])
+            self.steps.append((torch.as_tensor(rows, **lng), torch.as_tensor(pos[rows, k], **lng),
+                               torch.as_tensor(ii, **lng), torch.as_tensor(jj, **lng),
+                               torch.as_tensor(pos[rows[ii], rows[jj]], **lng)))
+        cpl = self.ny + np.arange(self.c)
+        self.sc_idx = torch.as_tensor(pos[np.ix_(cpl, cpl)].reshape(-1), **lng)
+
     # ------------------------------------------------------------------ factor
     def update(self, blocks: List[ScalingBlock], reg) -> bool:
         """Factor K exactly (ε only on zero-cone rows) if possible, else K_ε as the base class does."""
@@ -241,8 +298,8 @@ class StructuredKKTSolver(KKTSolver):
         self.blocks = blocks
         n, ny, c, mg = self.ns, self.ny, self.c, self.mg
         eps_all = 0.0 if exact else eps
-        K = self.Kstat.clone()
-        Kf = K.view(-1)
+        Kc = self.Kc_stat.clone()  # compact lower-triangle entries, (nnz, n)
+        Kf = Kc.view(-1)
         f64 = dict(dtype=torch.float64, device=self.dev)
         Hg = torch.zeros(mg * mg if self.global_dense else mg, **f64)
         for blk, mp in zip(blocks, self._block_maps):
@@ -256,22 +313,25 @@ class StructuredKKTSolver(KKTSolver):
                     Hg.index_put_((flat_g,), vals[g_sel], accumulate=True)
                 else:
                     Hg.index_put_((gdiag,), vals[g_sel], accumulate=True)
-        kd = K.diagonal(dim1=0, dim2=1)  # (n, nb)
-        if eps_all:
-            kd.add_((eps_all * self.sign).T)
-        else:
-            kd.add_((eps * self.zero_blk).T)
+        Kc.index_add_(0, self.dpos, eps_all * self.sign.expand(-1, n) if eps_all else eps * self.zero_blk)
         # ---- LDLᵀ of the first ny unknowns of every sample block (no pivoting: quasi-definite)
-        piv = torch.empty(ny, n, dtype=torch.float64, device=self.dev)
-        for k in range(ny):  # pivot signs are checked once after the loop (no per-step device sync)
-            d = K[k, k]
+        piv = torch.empty(ny, n, **f64)
+        Ls = []
+        for k, (rows, lidx, ii, jj, tgt) in enumerate(self.steps):
+            d = Kc[self.dpos_list[k]]
             piv[k] = d
-            lk = K[k + 1:, k] / d
-            K[k + 1:, k + 1:] -= lk[:, None, :] * K[k, k + 1:][None, :, :]
-            K[k + 1:, k] = lk
+            if lidx.numel():
+                col = Kc.index_select(0, lidx)
+                lk = col / d
+                Kc.index_add_(0, tgt, col.index_select(0, ii) * lk.index_select(0, jj), alpha=-1.0)
+                Kc.index_copy_(0, lidx, lk)
+                Ls.append(lk)
+            else:
+                Ls.append(None)
+        # pivot signs are checked once after the loop (no per-step device sync)
         if not bool((piv * self.sign_y[:, None] > 0).all()):
             return False
-        Sc = K[ny:, ny:]  # (c, c, n) = −Dᵢ⁻¹, negative definite
+        Sc = Kc.index_select(0, self.sc_idx).view(c, c, n)  # = −Dᵢ⁻¹, negative definite
         S = self.PGG.clone()
         if eps_all:
             S.diagonal().add_(eps_all)
@@ -307,9 +367,8 @@ class StructuredKKTSolver(KKTSolver):
             self.D = D
         if not self._factor_schur(S, B, eps, exact=not eps_all):
             return False
-        self.K = K
+        self.Ls = Ls
         self._last_Axg = None
-        self.Lcol = K[ny:, :ny].contiguous()  # multipliers into the coupling rows (c, ny, n)
         self.inv_piv = 1.0 / piv  # (ny, n)
         return True
 
@@ -356,12 +415,13 @@ class StructuredKKTSolver(KKTSolver):
 
     # ------------------------------------------------------------------ solve
     def _solve_reg(self, rx: torch.Tensor, rz: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        n, ny, c, K = self.ns, self.ny, self.c, self.K
+        n, ny, c = self.ns, self.ny, self.c
         N = rx.shape[0]
         v = torch.cat([rx, rz])
         r = v.index_select(0, self.idx_flat).view(self.nb, n)  # (nb, n) block right-hand sides
-        for k in range(ny):  # forward substitution with the unit lower factor
-            r[k + 1:] -= K[k + 1:, k] * r[k]
+        for k, ((rows, *_), lk) in enumerate(zip(self.steps, self.Ls)):  # forward, unit lower factor
+            if lk is not None:
+                r.index_add_(0, rows, lk * r[k], alpha=-1.0)
         rc = r[ny:]  # (c, n): coupling right-hand sides after eliminating the rest
         Drc = self._apply_D(rc)  # Dᵢ r̂ᵢ
         rhs_g = rx.index_select(0, self.gcols)
@@ -381,7 +441,8 @@ class StructuredKKTSolver(KKTSolver):
         sol[ny:] = self._apply_D(a - rc)  # z_c = Sᵢ⁻¹(r̂ᵢ − A_c,i x_G)
         r[:ny] *= self.inv_piv
         for k in range(ny - 1, -1, -1):  # back substitution
-            sol[k] = r[k] - (K[k + 1:, k] * sol[k + 1:]).sum(0)
+            rows, lk = self.steps[k][0], self.Ls[k]
+            sol[k] = r[k] if lk is None else r[k] - (lk * sol.index_select(0, rows)).sum(0)
         out = torch.empty_like(v)
         out.index_copy_(0, self.idx_flat, sol.reshape(-1))
         out.index_copy_(0, self.gcols, xg)
