@@ -14,7 +14,10 @@ import scipy.sparse as sp
 import torch
 from scipy.linalg.blas import dsyrk as _dsyrk
 
-__all__ = ["SampleStructure", "canonical", "gram_matrix", "lookup", "put"]
+__all__ = ["CouplingMatrix", "SampleStructure", "canonical", "gram_matrix", "lookup", "put", "weighted_gram"]
+
+#: a sparse coupling block stays sparse (CPU) below this density
+SPARSE_COUPLING_DENSITY = 0.1
 
 
 @dataclass
@@ -80,3 +83,54 @@ def lookup(index: np.ndarray, size: int) -> Tuple[np.ndarray, np.ndarray]:
     owner[index.ravel()] = np.repeat(np.arange(n), k)
     pos[index.ravel()] = np.tile(np.arange(k), n)
     return owner, pos
+
+
+class CouplingMatrix:
+    """The coupling block A_c ((n·c)×|G_c|: the data rows of the samples) for products.
+
+    Dense (a torch tensor on the device) unless the data are sparse — density below
+    :data:`SPARSE_COUPLING_DENSITY` on CPU — in which case it stays a scipy CSR matrix
+    (and its transpose), so memory is O(nnz) and BᵀB = A_cᵀ D A_c is a sparse product.
+    """
+
+    def __init__(self, sub: sp.spmatrix, device: torch.device) -> None:
+        dens = sub.nnz / max(1, sub.shape[0] * sub.shape[1])
+        self.shape = sub.shape
+        self.sparse = torch.device(device).type == "cpu" and dens < SPARSE_COUPLING_DENSITY
+        if self.sparse:
+            self.csr = sp.csr_matrix(sub)
+            self.csr_t = sp.csr_matrix(sub.T)
+        else:
+            self.dense = torch.as_tensor(sub.toarray(), dtype=torch.float64, device=device)
+
+    def matvec(self, x: torch.Tensor) -> torch.Tensor:
+        """A_c x."""
+        if self.sparse:
+            return torch.from_numpy(self.csr @ x.numpy())
+        return self.dense @ x
+
+    def rmatvec(self, z: torch.Tensor) -> torch.Tensor:
+        """A_cᵀ z."""
+        if self.sparse:
+            return torch.from_numpy(self.csr_t @ z.numpy())
+        return self.dense.T @ z
+
+    def scaled_rows(self, w: torch.Tensor):
+        """B = diag(w) A_c (c = 1): a tensor, or a scipy CSR matrix when sparse."""
+        if self.sparse:
+            return sp.diags(w.numpy()) @ self.csr
+        return w[:, None] * self.dense
+
+    def block_rows(self, LT: torch.Tensor):
+        """B = blockdiag(Lᵢᵀ) A_c for per-sample (c×c) factors ``LT`` of shape (n, c, c)."""
+        n, c, _ = LT.shape
+        if self.sparse:
+            return sp.bsr_matrix((LT.numpy(), np.arange(n), np.arange(n + 1)), shape=(n * c, n * c)) @ self.csr
+        return torch.bmm(LT, self.dense.view(n, c, -1)).reshape(n * c, -1)
+
+
+def weighted_gram(B) -> torch.Tensor:
+    """BᵀB as a dense tensor for B a tensor (:func:`gram_matrix`) or a scipy sparse matrix."""
+    if sp.issparse(B):
+        return torch.as_tensor((B.T @ B).toarray(), dtype=torch.float64)
+    return gram_matrix(B)

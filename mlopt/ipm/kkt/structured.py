@@ -41,7 +41,7 @@ import torch
 
 from ..cones import ScalingBlock
 from .base import KKTProblem, KKTSolver, apply_blocks
-from .sample_structure import SampleStructure, canonical, gram_matrix, lookup, put
+from .sample_structure import CouplingMatrix, SampleStructure, canonical, lookup, put, weighted_gram
 
 __all__ = ["SampleStructure", "StructuredKKTSolver"]
 
@@ -118,7 +118,7 @@ class StructuredKKTSolver(KKTSolver):
             sub = sub[:, int(gsel[0]): int(gsel[0]) + gsel.size]  # contiguous: slice, not fancy index
         else:
             sub = sub[:, gsel]
-        self.Ac = torch.as_tensor(sub.toarray(), **f64)  # (n·c, |G_c|)
+        self.Ac = CouplingMatrix(sub, dev)  # (n·c, |G_c|): dense, or CSR for sparse data on CPU
         glob = ro < 0
         Ag = np.zeros((mg, nG))
         put(Ag, (grow_pos[i[glob]], gcol_pos[j[glob]]), v[glob])
@@ -353,7 +353,7 @@ class StructuredKKTSolver(KKTSolver):
             if not bool((Sc[0, 0] < 0).all()):
                 return False
             D = -1.0 / Sc[0, 0]  # (n,)
-            B = D.sqrt()[:, None] * self.Ac
+            B = self.Ac.scaled_rows(D.sqrt())
             self.D1 = D
         else:
             Sinv, info = torch.linalg.inv_ex(Sc.permute(2, 0, 1))
@@ -363,7 +363,7 @@ class StructuredKKTSolver(KKTSolver):
             LD, info = torch.linalg.cholesky_ex(D)
             if bool((info != 0).any()):
                 return False
-            B = torch.bmm(LD.transpose(1, 2), self.Ac.view(n, c, -1)).reshape(n * c, -1)
+            B = self.Ac.block_rows(LD.transpose(1, 2).contiguous())
             self.D = D
         if not self._factor_schur(S, B, eps, exact=not eps_all):
             return False
@@ -377,12 +377,12 @@ class StructuredKKTSolver(KKTSolver):
         """Factor S = S0 + E_cᵀ BᵀB E_c (E_c: the coupled global columns G_c) by Cholesky.
 
         ``S0`` (|G|×|G|, modified in place) holds P_GG, the global rows' term and ε; ``B`` is
-        D^{1/2} A_c, (n·c)×|G_c|.  ``exact``: S0 has no ε, so a (near-)singular S — e.g. a
+        D^{1/2} A_c, (n·c)×|G_c| (a tensor, or a scipy CSR matrix for sparse data).  ``exact``: S0 has no ε, so a (near-)singular S — e.g. a
         softmax's common intercept shift — is regularized by ε here.  Subclasses may factor S
         differently (e.g. by the Woodbury identity when n·c < |G_c|); :meth:`_solve_schur` solves.
         """
         S = S0
-        SG = gram_matrix(B)
+        SG = weighted_gram(B).to(S.device)
         if self.Gc_all:
             S += SG
         else:
@@ -427,14 +427,14 @@ class StructuredKKTSolver(KKTSolver):
         rhs_g = rx.index_select(0, self.gcols)
         if self.mg:
             rhs_g += self.Ag.T @ self._hg_solve(rz.index_select(0, self.grows))
-        ACD = self.Ac.T @ Drc.T.reshape(-1)
+        ACD = self.Ac.rmatvec(Drc.T.reshape(-1))
         if self.Gc_all:
             rhs_g += ACD
         else:
             rhs_g.index_add_(0, self.Gc, ACD)
         xg = self._solve_schur(rhs_g)
         xgc = xg if self.Gc_all else xg.index_select(0, self.Gc)
-        Axg = self.Ac @ xgc
+        Axg = self.Ac.matvec(xgc)
         self._last_Axg = (xg, Axg)  # apply_K on this solution reuses A_c x_G (same bits)
         a = Axg.view(n, c).T  # (c, n)
         sol = torch.empty_like(r)
@@ -468,10 +468,10 @@ class StructuredKKTSolver(KKTSolver):
         if last is not None and torch.equal(last[0], xg):
             Axg = last[1]
         else:
-            Axg = self.Ac @ (xg if self.Gc_all else xg.index_select(0, self.Gc))
+            Axg = self.Ac.matvec(xg if self.Gc_all else xg.index_select(0, self.Gc))
         ob[ny:] += Axg.view(n, self.c).T
         og = self.PGG @ xg
-        ACz = self.Ac.T @ blk[ny:].T.reshape(-1)
+        ACz = self.Ac.rmatvec(blk[ny:].T.reshape(-1).contiguous())
         if self.Gc_all:
             og += ACz
         else:
