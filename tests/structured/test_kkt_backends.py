@@ -163,14 +163,14 @@ def test_structured_block_product_and_exact_factor(name, device):
     kx, kz = ours.apply_K(x, z)
     bx, bz = KKTSolver.apply_K(ours, x, z)
     assert max(float((kx - bx).abs().max()), float((kz - bz).abs().max())) <= 1e-12 * float(bx.abs().max())
-    # zero/nonnegative cones: at the static ε the factorisation has no regularization bias outside
-    # zero-cone rows, so a single solve already satisfies the exact K, to rounding; exponential
-    # cones keep K_ε (and the softmax's K is singular: the common intercept shift)
+    # every local variable has a pivot of its own (all but the softmax, whose epigraph t has none
+    # and whose K is singular: the common intercept shift), so K is factored exactly with ε only
+    # on zero-cone rows, and a single solve already satisfies the exact K, to rounding
     sx, sz = ours._solve_reg(bx, bz)
     rx, rz = KKTSolver.apply_K(ours, sx, sz)
     res = max(float((rx - bx).abs().max()), float((rz - bz).abs().max())) / float(bx.abs().max())
-    exact = name in ("svm", "hinge_enet")
-    assert ours.exact_ok == (name in ("svm", "hinge_enet", "quantile"))
+    exact = name in ("svm", "hinge_enet", "logistic_enet")
+    assert ours.exact_ok == (name != "multinomial")
     if exact:
         assert res <= 1e-11
         np.testing.assert_allclose(sx.cpu().numpy(), x.cpu().numpy(), atol=1e-9 * float(x.abs().max()))

