@@ -24,12 +24,26 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MODELS = ["ridge", "lasso", "svm", "logistic"]
 SIZES = ["real", "1000x50", "5000x200", "20000x500", "100000x100"]
-METHODS = ["mlopt-structured", "mlopt-cvxpy", "clarabel", "ecos", "scs", "sklearn"]
+METHODS = ["mlopt-structured", "mlopt-structured-cuda", "mlopt-cvxpy", "clarabel", "ecos", "scs", "sklearn"]
+#: lasso-path benchmark (bench_path.py: 100 alphas, batched IPM vs per-alpha loop vs scikit-learn)
+PATH_SIZES = ["20000x200", "100000x500"]
+PATH_SIZES_QUICK = ["5000x100"]
 #: cells skipped up front (expected far beyond the time limit on 2 cores), with the reason
 _CVXPY_ONLY_UP_TO = 1_000_000  # n·d above which CVXPY-based methods are not run
 
 
+def _cuda_available() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
+
+
 def _skip_reason(model: str, data: str, method: str, quick: bool) -> str | None:
+    if method == "mlopt-structured-cuda" and not _cuda_available():
+        return "pending: no GPU on this machine"
     if data == "real":
         return None
     n, d = (int(v) for v in data.split("x"))
@@ -53,6 +67,55 @@ def run_cell(model: str, data: str, method: str, timeout: float) -> dict:
         tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
         return {"model": model, "data": data, "method": method, "error": tail[:120]}
     return json.loads(lines[-1])
+
+
+def run_path_bench(size: str, timeout: float) -> list[dict]:
+    """bench_path.py in a subprocess: one JSON line per method (or one error line)."""
+    n, d = (int(v) for v in size.split("x"))
+    cmd = [sys.executable, str(HERE / "bench_path.py"), "--n", str(n), "--d", str(d), "--seq-time-limit", "30"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return [{"bench": "lasso_path", "n": n, "d": d, "error": f"timeout > {timeout:.0f} s"}]
+    lines = [json.loads(ln) for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return [{"bench": "lasso_path", "n": n, "d": d, "error": tail[:120]}]
+    return lines
+
+
+def _path_section(paths: list[dict]) -> list[str]:
+    if not paths:
+        return []
+    lines = ["## lasso path (100 alphas)", "",
+             "`benchmarks/bench_path.py`: the 100-value grid α_max … 10⁻³α_max of scikit-learn's `lasso_path`, on",
+             "generated data (sparse truth).  *mlopt-batched*: all alphas in ONE batched interior-point solve",
+             "(`mlopt.structured.batched_path`, the Gram matrix included in the time); *mlopt-sequential*: the",
+             "structured IPM once per alpha (stopped after 30 s; the full time is then extrapolated);",
+             "*sklearn*: `lasso_path` (coordinate descent, tol 1e-10).  *max obj − best* is the largest, over the",
+             "alphas, of (f − lowest f of any method)/max(1, |lowest|); *max cert. gap* the largest certified gap.",
+             "",
+             "| data (n×d) | method | device | time [s] | × batched | max obj − best | max cert. gap | statuses | note |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for size in sorted({(p["n"], p["d"]) for p in paths}):
+        group = [p for p in paths if (p["n"], p["d"]) == size]
+        ref = next((p["wall_time_s"] for p in group if p.get("method") == "mlopt-batched-cpu"), None)
+        for p in group:
+            label = f"{size[0]}x{size[1]}"
+            if "error" in p:
+                lines.append(f"| {label} | – | – | – | – | – | – | – | {p['error']} |")
+                continue
+            note = ""
+            if "projected_time_s" in p:
+                note = f"{p['alphas_done']} of {p['n_alphas']} alphas in {p['wall_time_s']:.0f} s; projected {p['projected_time_s']:.0f} s"
+            wall = p.get("projected_time_s", p["wall_time_s"])
+            ratio = f"{wall / ref:.1f}" if ref else "–"
+            diff = "–" if p.get("max_rel_obj_diff") is None else f"{p['max_rel_obj_diff']:.1e}"
+            gap = "–" if p.get("max_cert_gap") is None else f"{p['max_cert_gap']:.1e}"
+            statuses = ", ".join(f"{k} {v}" for k, v in p.get("statuses", {}).items())
+            lines.append(f"| {label} | {p['method']} | {p['device']} | {_fmt_time(wall)} | {ratio} | {diff} | {gap} "
+                         f"| {statuses} | {note} |")
+    return lines + [""]
 
 
 def _fmt_time(t):
@@ -84,7 +147,8 @@ def _machine() -> str:
             f"scikit-learn {sklearn.__version__}")
 
 
-def write_report(results: list[dict], path: Path, plot_path: Path | None, machine: str, grid: str = "full") -> None:
+def write_report(results: list[dict], path: Path, plot_path: Path | None, machine: str, grid: str = "full",
+                 paths: list[dict] | None = None) -> None:
     lines = [
         "# Benchmarks",
         "",
@@ -101,9 +165,9 @@ def write_report(results: list[dict], path: Path, plot_path: Path | None, machin
         "its own dual variables (e.g. hinge losses with many samples at the kink).",
         "*× mlopt* is the method's time divided by mlopt-structured's time in the same row group.",
         "",
-        "GPU rows: pending — this task was not lent a GPU machine, so no CUDA numbers exist yet.",
+        "*mlopt-structured-cuda* rows run only where torch sees a GPU; they read \"pending\" otherwise.",
         "",
-    ] + _target_summary(results)
+    ] + _target_summary(results, paths or [])
     for model in MODELS:
         rows = [r for r in results if r["model"] == model]
         if not rows:
@@ -133,12 +197,13 @@ def write_report(results: list[dict], path: Path, plot_path: Path | None, machin
                 lines.append(f"| {size} | {r['method']} | {_fmt_time(r['time'])} | {ratio} | {r['iterations'] if r['iterations'] is not None else '–'} "
                              f"| {r['objective']:.10g} | {rel:.1e} | {solver_gap} | {cert} | {r['peak_rss_mb']:.0f} | {note} |")
         lines.append("")
+    lines += _path_section(paths or [])
     if plot_path is not None:
         lines += ["## Scaling", "", f"![time vs n]({plot_path.name})", ""]
     path.write_text("\n".join(lines) + "\n")
 
 
-def _target_summary(results: list[dict]) -> list[str]:
+def _target_summary(results: list[dict], paths: list[dict]) -> list[str]:
     """Issue-5 targets, read off this run: speed-ups vs CVXPY+Clarabel and ratios to scikit-learn."""
     t = {(r["model"], r["data"], r["method"]): r["time"] for r in results if "time" in r}
     lines = ["## Targets (this run)", ""]
@@ -156,6 +221,14 @@ def _target_summary(results: list[dict]) -> list[str]:
             worst = max(r for _, r in ratios)
             lines.append(f"- {model}: mlopt time / scikit-learn time = " + ", ".join(f"{d} {r:.1f}" for d, r in ratios)
                          + f" (target ≤ 3: {'met' if worst <= 3 else 'not met at every size'}).")
+    for p in paths:
+        if p.get("method", "").startswith("mlopt-batched") and (p["n"], p["d"]) == (100000, 500):
+            lines.append(f"- lasso path, 100 alphas, 100000×500 on {p['device']}: {p['wall_time_s']:.2f} s "
+                         f"(GPU target < 10 s; " + ("measured here)." if p["device"] == "cuda" else "this is the CPU time)."))
+    cuda = [r for r in results if r["method"] == "mlopt-structured-cuda" and "time" in r]
+    if not cuda:
+        lines.append("- GPU targets (logistic 10⁶×1000 < 5 s; 100-alpha lasso path 10⁵×500 < 10 s on a GPU): "
+                     "pending — no GPU on this machine.")
     return lines + [""]
 
 
@@ -188,12 +261,15 @@ def main(argv=None) -> int:
     parser.add_argument("--output", default=str(HERE / "BENCHMARKS.md"), help="report path")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the report from the JSON of the last run (no new measurements)")
+    parser.add_argument("--no-path", action="store_true", help="skip the lasso-path benchmark")
+    parser.add_argument("--path-timeout", type=float, default=600.0, help="seconds per lasso-path size (default 600)")
     args = parser.parse_args(argv)
     out = Path(args.output)
     if args.report_only:
-        results = json.loads(out.with_suffix(".json").read_text())
+        saved = json.loads(out.with_suffix(".json").read_text())
+        results, paths = (saved["cells"], saved["paths"]) if isinstance(saved, dict) else (saved, [])
         grid = "full" if any(r["data"] == SIZES[-1] for r in results) else "quick"
-        write_report(results, out, out.with_name("scaling.png"), _machine(), grid=grid)
+        write_report(results, out, out.with_name("scaling.png"), _machine(), grid=grid, paths=paths)
         print(f"wrote {out}")
         return 0
     sizes = SIZES[:2] if args.quick else SIZES
@@ -208,11 +284,17 @@ def main(argv=None) -> int:
                 r = run_cell(model, data, method, args.timeout)
                 results.append(r)
                 print(json.dumps(r), flush=True)
+    paths = []
+    if not args.no_path:
+        for size in (PATH_SIZES_QUICK if args.quick else PATH_SIZES):
+            for line in run_path_bench(size, args.path_timeout):
+                paths.append(line)
+                print(json.dumps(line), flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    (out.with_suffix(".json")).write_text(json.dumps(results, indent=1))
+    (out.with_suffix(".json")).write_text(json.dumps({"cells": results, "paths": paths}, indent=1))
     plot = out.with_name("scaling.png")
     scaling_plot(results, plot)
-    write_report(results, out, plot, _machine(), grid="quick" if args.quick else "full")
+    write_report(results, out, plot, _machine(), grid="quick" if args.quick else "full", paths=paths)
     print(f"wrote {out}")
     return 0
 

@@ -12,8 +12,13 @@ maps to them (e.g. ``Ridge``: α_obj = 2α; ``LogisticRegression``/``LinearSVC``
 * CVXPY solvers: the DPP problem is built and canonicalized once
   (:meth:`ConvexProblem.set_hyperparameters` only updates ``cvxpy.Parameter`` values;
   CVXPY then reuses its cached parameter-affine map).
-* ``solver="mlopt"``: the structured conic program (:func:`mlopt.structured.fit_objective`)
-  is assembled per value from one shared :class:`Objective` (data tensors cached).
+* ``solver="mlopt"``: squared-loss models (ridge, lasso, elastic net, ``positive`` allowed,
+  no ``bounds``) over ``alpha`` or ``l1_ratio`` are solved by ONE batched interior-point
+  method on the shared Gram matrix (:func:`mlopt.structured.batched_path.fit_path_batched`,
+  solver label "MLOPT (batched)"; ``times[k]`` is then the batch's wall time divided by
+  the number of values).  Other models: the structured conic program
+  (:func:`mlopt.structured.fit_objective`) is assembled per value from one shared
+  :class:`Objective` (data tensors cached).
 * first-order names: :func:`mlopt.firstorder.minimize` per value.
 
 Values are solved from strong to weak regularization (alpha descending, C ascending).
@@ -30,10 +35,11 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight
 
-from mlopt.estimators.base import FIRST_ORDER_SOLVERS, structured_supported
+from mlopt.estimators.base import _IPM_TO_CVXPY_STATUS, FIRST_ORDER_SOLVERS, structured_supported
 from mlopt.objective import Objective
 from mlopt.problem import build_problem
 from mlopt.solve import SolveError, SolveInfo, resolve_solver, solve_problem
+from mlopt.structured.batched_path import batched_applicable, fit_path_batched, model_objectives
 
 __all__ = ["PathResult", "regularization_path", "lasso_path", "alpha_grid"]
 
@@ -154,6 +160,8 @@ def _path(estimator, X, target, sample_weight, param: str, values) -> PathResult
     objective = estimator._objective(X, target, sample_weight)
     hypers = [_hyperparameters(estimator, X, target, sample_weight, param, v, objective) for v in vals]
     name = _solver_name(estimator.solver)
+    if name == "mlopt" and _batched_ok(estimator, objective, param, hypers):
+        return _batched_path(estimator, objective, param, vals, hypers)
     if name in FIRST_ORDER_SOLVERS:
         fit_one, label = (lambda obj: estimator._fit_first_order(obj, name)), name
     elif name == "mlopt" and structured_supported(objective):
@@ -178,6 +186,58 @@ def _path(estimator, X, target, sample_weight, param: str, values) -> PathResult
                                         objective=None, iterations=None, solve_time=None,
                                         wall_time=time.perf_counter() - start)
         results.append((coef, intercept, extra, info))
+    return _collect(estimator, param, vals, results, label)
+
+
+#: solver_options the batched path understands; any other option keeps the per-value IPM
+_BATCHED_OPTIONS = {"tol", "max_iter", "cpu_threads"}
+
+
+def _batched_ok(estimator, objective: Objective, param: str, hypers: list) -> bool:
+    """Squared loss over alpha / l1_ratio with one shared Gram matrix (same loss weight for all values)."""
+    if param not in ("alpha", "l1_ratio") or not structured_supported(objective) or not batched_applicable(objective):
+        return False
+    if not set(estimator.solver_options or {}) <= _BATCHED_OPTIONS:
+        return False
+    return len({hp["loss_weight"] for hp in hypers}) == 1
+
+
+def _batched_path(estimator, objective: Objective, param: str, vals: np.ndarray, hypers: list) -> PathResult:
+    """All values in one batched IPM; failed members become NaN entries with a ConvergenceWarning,
+    inexact ones ("almost_solved") keep their coefficients with a ConvergenceWarning (as one fit each)."""
+    label = "MLOPT (batched)"
+    opts = dict(estimator.solver_options or {})
+    objective.loss_weight = hypers[0]["loss_weight"]
+    alphas = np.array([hp["alpha"] for hp in hypers])
+    ratios = np.array([hp["l1_ratio"] for hp in hypers])
+    res = fit_path_batched(objective, alphas, l1_ratio=ratios, device=estimator.device,
+                           tol=float(opts.get("tol", 1e-8)), max_iter=int(opts.get("max_iter", 100)),
+                           cpu_threads=opts.get("cpu_threads", 1))
+    values_f = model_objectives(objective, alphas, ratios, res.coefs, res.intercepts)
+    share = res.time / len(vals)
+    solve_share = res.solve_time / len(vals)
+    shape = objective.coef_shape
+    results = []
+    for k, value in enumerate(vals):
+        status = _IPM_TO_CVXPY_STATUS.get(res.statuses[k], res.statuses[k])
+        ok = status in ("optimal", "optimal_inaccurate")
+        info = SolveInfo(solver=label, status=status, objective=float(values_f[k]) if ok else None,
+                         iterations=int(res.iterations[k]) if ok else None, solve_time=solve_share, wall_time=share,
+                         primal_objective=float(res.primal_objectives[k]), dual_objective=float(res.dual_objectives[k]),
+                         duality_gap=float(res.gaps[k]), relative_gap=float(res.relative_gaps[k]),
+                         primal_residual=float(res.primal_residuals[k]), dual_residual=float(res.dual_residuals[k]))
+        if not ok:
+            warnings.warn(f"{param}={float(value)!r}: solve failed (mlopt's batched IPM ended with status "
+                          f"{res.statuses[k]!r}; no coefficients are returned); its path entry is NaN",
+                          ConvergenceWarning, stacklevel=4)
+            coef, intercept = np.full(shape, np.nan), np.full(shape[1:], np.nan)
+        else:
+            if status == "optimal_inaccurate":
+                warnings.warn(f"{param}={float(value)!r}: mlopt's batched IPM ended with status {res.statuses[k]!r} "
+                              f"(relative gap {res.relative_gaps[k]:.1e}); coefficients are from an inexact solve",
+                              ConvergenceWarning, stacklevel=4)
+            coef, intercept = res.coefs[k].reshape(shape), np.asarray(res.intercepts[k])
+        results.append((coef, intercept, {}, info))
     return _collect(estimator, param, vals, results, label)
 
 

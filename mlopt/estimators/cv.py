@@ -23,10 +23,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from mlopt.estimators.base import ConvexLinearModel
+from mlopt.estimators.base import ConvexLinearModel, structured_supported
 from mlopt.estimators.classification import LogisticRegression
 from mlopt.estimators.regression import ElasticNet, Lasso, Ridge
-from mlopt.paths import _as_rows, _path, alpha_grid
+from mlopt.paths import _BATCHED_OPTIONS, _as_rows, _path, alpha_grid
+from mlopt.structured.batched_path import batched_applicable
 
 __all__ = ["LassoCV", "ElasticNetCV", "RidgeCV", "LogisticRegressionCV"]
 
@@ -114,15 +115,31 @@ class _PathCV(BaseEstimator):
         g_best, v_best = np.unravel_index(int(np.argmax(mean)), mean.shape)
         extra, values = grids[g_best]
         best = float(values[v_best])
-        final = clone(base).set_params(**extra, **{self._param: best}).fit(X, y, sample_weight)
+        coef, intercept, n_iter, solution = self._refit(clone(base).set_params(**extra, **{self._param: best}),
+                                                        X, y, target, sample_weight, best)
 
         self._store(grids, g_best, best, mse, scores if scorer is not None else None, coefs_paths)
         self.best_score_ = float(mean[g_best, v_best])
-        self.coef_ = final.coef_
-        self.intercept_ = final.intercept_
-        self.n_iter_ = final.n_iter_
-        self.solution_ = final.solution_
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.n_iter_ = n_iter
+        self.solution_ = solution
         return self
+
+    def _refit(self, final, X, y, target, sample_weight, best):
+        """The refit on all data: with solver="mlopt" on a squared-loss model, the same batched solve
+        as the CV paths (a one-value path, :mod:`mlopt.structured.batched_path`); else ``final.fit``."""
+        if self._is_regressor() and isinstance(final.solver, str) and final.solver.lower() == "mlopt" \
+                and set(final.solver_options or {}) <= _BATCHED_OPTIONS:
+            objective = final._objective(X, target, sample_weight)
+            if structured_supported(objective) and batched_applicable(objective):
+                path = _path(final, X, target, sample_weight, self._param, [best])
+                if path.statuses[0] in ("optimal", "optimal_inaccurate"):
+                    intercept = path.intercepts[0]
+                    intercept = float(intercept) if np.ndim(intercept) == 0 else intercept
+                    return path.coefs[0], intercept, path.infos[0].iterations, path.infos[0]
+        final.fit(X, y, sample_weight)
+        return final.coef_, final.intercept_, final.n_iter_, final.solution_
 
     def _validation_mse(self, path, X, y, sample_weight) -> np.ndarray:
         """(Weighted) mean squared error of each path entry on the validation rows."""
