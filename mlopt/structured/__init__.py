@@ -3,8 +3,10 @@ with a KKT backend that eliminates the per-sample blocks (one d×d system per Ne
 
     coef, intercept, info = fit_objective(objective)          # any supported Objective
     problem = assemble(objective)                              # the conic data + structure
+    path = fit_path_batched(objective, alphas)                 # squared loss: all alphas in one batched IPM
 """
 from mlopt.structured.assemble import StructuredProblem, assemble
+from mlopt.structured.batched_path import BatchedPathResult, fit_path_batched
 from mlopt.structured.fit import fit_objective
 
-__all__ = ["StructuredProblem", "assemble", "fit_objective"]
+__all__ = ["BatchedPathResult", "StructuredProblem", "assemble", "fit_objective", "fit_path_batched"]
