@@ -3,7 +3,8 @@
 ``"qdldl"`` (sparse LDLᵀ, CPU), ``"dense"`` (LU of the full KKT matrix, torch CPU/CUDA),
 ``"dense_normal"`` (reduced normal equations + Cholesky, torch CPU/CUDA),
 ``"diagonal_rows"`` (dense P block + rows on one coefficient each: Gram-form lasso),
-``"structured"`` (per-sample blocks eliminated: linear models in sample form).
+``"structured"`` (per-sample blocks eliminated: linear models in sample form),
+``"structured_wide"`` (the same, with an (n·c)-order Woodbury Schur solve for d > n).
 ``"auto"`` → ``"qdldl"`` on CPU, ``"dense"`` on CUDA.  To add a backend, subclass
 :class:`~mlopt.ipm.kkt.base.KKTSolver` and add one line to ``KKT_SOLVERS``.
 """
@@ -17,6 +18,7 @@ from .dense import DenseKKTSolver, DenseNormalKKTSolver
 from .diagonal_rows import DenseColumns, DiagonalRowsKKTSolver
 from .qdldl import QDLDLKKTSolver
 from .structured import SampleStructure, StructuredKKTSolver
+from .structured_wide import WideStructuredKKTSolver
 
 KKT_SOLVERS = {
     "dense": DenseKKTSolver,
@@ -24,6 +26,7 @@ KKT_SOLVERS = {
     "diagonal_rows": DiagonalRowsKKTSolver,  # dense P block + rows ±w − t (Gram-form lasso)
     "qdldl": QDLDLKKTSolver,
     "structured": StructuredKKTSolver,  # sample-separable problems; needs kkt_structure
+    "structured_wide": WideStructuredKKTSolver,  # same, n·c < |G_c|: Woodbury Schur solve
 }
 
 

@@ -120,9 +120,7 @@ class StructuredKKTSolver(KKTSolver):
             sub = sub[:, gsel]
         self.Ac = CouplingMatrix(sub, dev)  # (n·c, |G_c|): dense, or CSR for sparse data on CPU
         glob = ro < 0
-        Ag = np.zeros((mg, nG))
-        put(Ag, (grow_pos[i[glob]], gcol_pos[j[glob]]), v[glob])
-        self.Ag = torch.as_tensor(Ag, **f64)
+        self.Ag = _SparseBlock(grow_pos[i[glob]], gcol_pos[j[glob]], v[glob], (mg, nG), dev)
 
         # ---- split P: P_GG dense, per-sample P_LL into K; P_LG must vanish
         Pc = sp.coo_matrix(canonical(problem.P_sp))
@@ -132,9 +130,11 @@ class StructuredKKTSolver(KKTSolver):
             raise ValueError("kkt_structure: P couples local variables to global or other samples' variables")
         loc = po >= 0
         put(Kstat, (po[loc], col_pos[pi[loc]], col_pos[pj[loc]]), pv[loc])
-        PGG = np.zeros((nG, nG))
-        put(PGG, (gcol_pos[pi[~loc]], gcol_pos[pj[~loc]]), pv[~loc])
-        self.PGG = torch.as_tensor(PGG, **f64)
+        self.PGG = _SparseBlock(gcol_pos[pi[~loc]], gcol_pos[pj[~loc]], pv[~loc], (nG, nG), dev)
+        # S0 = P_GG + εI + A_gᵀH_g⁻¹A_g is assembled sparsely: the entries of A_gᵀ diag(h) A_g are
+        # Σ_k a_ki a_kj h_k over the pairs of nonzeros in each global row k (few per row)
+        self._gram_pairs = self.Ag.row_pairs()
+        self._diag_index = torch.arange(nG, dtype=torch.long, device=dev).expand(2, nG)
         # block order [non-coupling z | local x | coupling z]; newpos[natural position]
         noncpl = np.setdiff1d(np.arange(r), st.coupling)
         order = np.concatenate([ell + noncpl, np.arange(ell), ell + st.coupling])
@@ -332,9 +332,12 @@ class StructuredKKTSolver(KKTSolver):
         if not bool((piv * self.sign_y[:, None] > 0).all()):
             return False
         Sc = Kc.index_select(0, self.sc_idx).view(c, c, n)  # = −Dᵢ⁻¹, negative definite
-        S = self.PGG.clone()
+        # ---- S0 = P_GG + εI + A_gᵀ H_g⁻¹ A_g as a sparse (coalesced COO) |G|×|G| tensor
+        idx, val = [self.PGG.index], [self.PGG.values]
         if eps_all:
-            S.diagonal().add_(eps_all)
+            idx.append(self._diag_index)
+            val.append(torch.full((self.nG,), eps_all, **f64))
+        S_dense_extra = None
         if mg:
             geps = eps_all if eps_all else eps * self.zero_g
             if self.global_dense:
@@ -344,10 +347,17 @@ class StructuredKKTSolver(KKTSolver):
                 if int(inf_h) != 0:
                     return False
                 self.Lh = Lh
-                S += self.Ag.T @ torch.cholesky_solve(self.Ag, Lh)
+                Agd = self.Ag.dense()
+                S_dense_extra = Agd.T @ torch.cholesky_solve(Agd, Lh)
             else:
                 self.hg_inv = 1.0 / (Hg + geps)
-                S += self.Ag.T @ (self.hg_inv[:, None] * self.Ag)
+                k, pair_index, pair_vals = self._gram_pairs
+                idx.append(pair_index)
+                val.append(pair_vals * self.hg_inv[k])
+        S = torch.sparse_coo_tensor(torch.cat(idx, 1), torch.cat(val), (self.nG, self.nG),
+                                    check_invariants=False).coalesce()
+        if S_dense_extra is not None:
+            S = S.to_dense() + S_dense_extra
         # ---- coupling term A_cᵀ D A_c = BᵀB with B = Lᵀ A_c (D = LLᵀ): one symmetric rank-n·c update
         if c == 1:
             if not bool((Sc[0, 0] < 0).all()):
@@ -376,12 +386,13 @@ class StructuredKKTSolver(KKTSolver):
     def _factor_schur(self, S0: torch.Tensor, B: torch.Tensor, eps: float, exact: bool) -> bool:
         """Factor S = S0 + E_cᵀ BᵀB E_c (E_c: the coupled global columns G_c) by Cholesky.
 
-        ``S0`` (|G|×|G|, modified in place) holds P_GG, the global rows' term and ε; ``B`` is
+        ``S0`` (|G|×|G|, a coalesced sparse COO tensor, or dense when the global rows carry dense cone
+        blocks) holds P_GG, the global rows' term and ε; ``B`` is
         D^{1/2} A_c, (n·c)×|G_c| (a tensor, or a scipy CSR matrix for sparse data).  ``exact``: S0 has no ε, so a (near-)singular S — e.g. a
         softmax's common intercept shift — is regularized by ε here.  Subclasses may factor S
         differently (e.g. by the Woodbury identity when n·c < |G_c|); :meth:`_solve_schur` solves.
         """
-        S = S0
+        S = S0.to_dense() if S0.is_sparse else S0
         SG = weighted_gram(B).to(S.device)
         if self.Gc_all:
             S += SG
@@ -426,7 +437,7 @@ class StructuredKKTSolver(KKTSolver):
         Drc = self._apply_D(rc)  # Dᵢ r̂ᵢ
         rhs_g = rx.index_select(0, self.gcols)
         if self.mg:
-            rhs_g += self.Ag.T @ self._hg_solve(rz.index_select(0, self.grows))
+            rhs_g += self.Ag.rmatvec(self._hg_solve(rz.index_select(0, self.grows)))
         ACD = self.Ac.rmatvec(Drc.T.reshape(-1))
         if self.Gc_all:
             rhs_g += ACD
@@ -447,7 +458,7 @@ class StructuredKKTSolver(KKTSolver):
         out.index_copy_(0, self.idx_flat, sol.reshape(-1))
         out.index_copy_(0, self.gcols, xg)
         if self.mg:
-            out.index_copy_(0, N + self.grows, self._hg_solve(self.Ag @ xg - rz.index_select(0, self.grows)))
+            out.index_copy_(0, N + self.grows, self._hg_solve(self.Ag.matvec(xg) - rz.index_select(0, self.grows)))
         return out[:N], out[N:]
 
     # ------------------------------------------------------------------ exact K, from the blocks
@@ -470,7 +481,7 @@ class StructuredKKTSolver(KKTSolver):
         else:
             Axg = self.Ac.matvec(xg if self.Gc_all else xg.index_select(0, self.Gc))
         ob[ny:] += Axg.view(n, self.c).T
-        og = self.PGG @ xg
+        og = self.PGG.matvec(xg)
         ACz = self.Ac.rmatvec(blk[ny:].T.reshape(-1).contiguous())
         if self.Gc_all:
             og += ACz
@@ -480,8 +491,47 @@ class StructuredKKTSolver(KKTSolver):
         out.index_copy_(0, self.idx_flat, ob.reshape(-1))
         if self.mg:
             zg = z.index_select(0, self.grows)
-            og += self.Ag.T @ zg
-            out.index_copy_(0, N + self.grows, self.Ag @ xg)
+            og += self.Ag.rmatvec(zg)
+            out.index_copy_(0, N + self.grows, self.Ag.matvec(xg))
         out.index_copy_(0, self.gcols, og)
         ox, oz = out[:N], out[N:]
         return ox, oz - apply_blocks(self.blocks, z)
+
+
+class _SparseBlock:
+    """A small sparse matrix (P_GG or A_g) as COO index tensors on the device: products are one
+    gather and one index_add (CPU and CUDA alike), never a dense |G|×|G| or m_g×|G| matrix."""
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: Tuple[int, int],
+                 device: torch.device) -> None:
+        keep = vals != 0
+        self.shape = shape
+        self.r = torch.as_tensor(rows[keep], dtype=torch.long, device=device)
+        self.c = torch.as_tensor(cols[keep], dtype=torch.long, device=device)
+        self.values = torch.as_tensor(vals[keep], dtype=torch.float64, device=device)
+        self.index = torch.stack([self.r, self.c])
+
+    def matvec(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(self.shape[0]).index_add_(0, self.r, self.values * x.index_select(0, self.c))
+
+    def rmatvec(self, z: torch.Tensor) -> torch.Tensor:
+        return z.new_zeros(self.shape[1]).index_add_(0, self.c, self.values * z.index_select(0, self.r))
+
+    def dense(self) -> torch.Tensor:
+        out = torch.zeros(self.shape, dtype=torch.float64, device=self.values.device)
+        return out.index_put_((self.r, self.c), self.values, accumulate=True)
+
+    def row_pairs(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(row k, (2, P) index (i, j), a_ki·a_kj) for every ordered pair of nonzeros sharing a row k:
+        then AᵀDA = Σ_pairs a_ki a_kj d_k e_i e_jᵀ."""
+        r = self.r.cpu().numpy()
+        order = np.argsort(r, kind="stable")
+        r, c, v = r[order], self.c.cpu().numpy()[order], self.values.cpu().numpy()[order]
+        counts = np.bincount(r, minlength=self.shape[0])
+        start = np.concatenate([[0], np.cumsum(counts)])[r]  # first nonzero of each entry's row
+        lens = counts[r]
+        e1 = np.repeat(np.arange(r.size), lens)
+        e2 = np.repeat(start, lens) + (np.arange(e1.size) - np.repeat(np.cumsum(lens) - lens, lens))
+        dev = self.values.device
+        t = lambda a, dt=torch.long: torch.as_tensor(a, dtype=dt, device=dev)  # noqa: E731
+        return t(r[e1]), t(np.stack([c[e1], c[e2]])), t(v[e1] * v[e2], torch.float64)
