@@ -37,7 +37,7 @@ def _col_inf(M: sp.csc_matrix) -> np.ndarray:
 
 def _scale_csc(M: sp.csc_matrix, left: np.ndarray, right: np.ndarray, cols: np.ndarray) -> None:
     """M ← diag(left)·M·diag(right) in place on M.data (``cols``: column of every stored entry)."""
-    M.data *= left[M.indices] * right[cols]
+    M.data *= np.take(left, M.indices.astype(np.intp)) * np.take(right, cols)
 
 
 def _entry_cols(M: sp.csc_matrix) -> np.ndarray:
