@@ -30,7 +30,10 @@ def _as_tensor(a, dtype=torch.float64, device="cpu") -> torch.Tensor:
         return a.to(dtype=dtype, device=device)
     if sp.issparse(a):
         a = a.toarray()
-    return torch.tensor(np.asarray(a, dtype=float), dtype=dtype, device=device)
+    a = np.asarray(a, dtype=np.float64)
+    if dtype == torch.float64 and torch.device(device).type == "cpu" and a.flags.c_contiguous:
+        return torch.from_numpy(a)  # no copy: the tensor is only read (cached X, y, s)
+    return torch.tensor(a, dtype=dtype, device=device)
 
 
 @dataclass
@@ -83,10 +86,23 @@ class Objective:
             self._cache[key] = (_as_tensor(self.X, device=device), _as_tensor(self.y, device=device), s)
         return self._cache[key]
 
+    def _targets(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(None, y, s) on CPU without touching X."""
+        key = "cpu:targets"
+        if key not in self._cache:
+            s = None if self.sample_weight is None else _as_tensor(self.sample_weight)
+            self._cache[key] = (None, _as_tensor(self.y), s)
+        return self._cache[key]
+
     def loss_term(self, coef: torch.Tensor, intercept: torch.Tensor) -> torch.Tensor:
         """loss_weight · Σᵢ sᵢ ℓ(yᵢ, xᵢᵀw + b), differentiable in (coef, intercept)."""
-        X, y, s = self.tensors(coef.device)
-        z = X @ coef + intercept
+        if sp.issparse(self.X) and coef.device.type == "cpu" and not coef.requires_grad:
+            # values only (no autograd): the sparse product, never a dense copy of X
+            _, y, s = self._targets()
+            z = torch.from_numpy(np.asarray(self.X @ coef.detach().numpy())) + intercept
+        else:
+            X, y, s = self.tensors(coef.device)
+            z = X @ coef + intercept
         elementwise = self.loss.value(z, y)
         if elementwise.ndim > 1:
             elementwise = elementwise.sum(dim=1)

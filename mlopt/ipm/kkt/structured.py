@@ -18,15 +18,18 @@ formed as BᵀB (B = D^{1/2} A_c: one BLAS syrk, half a GEMM) and factored by Ch
 Each Kᵢ is factored as LDLᵀ without
 pivoting (it is quasi-definite) in the order [non-coupling z | local x | coupling z]:
 eliminating the first ℓ + r − c unknowns leaves Sᵢ = −Dᵢ⁻¹ in the trailing c×c corner.
-The per-sample blocks are stored "structure of arrays", shape (ℓ+r, ℓ+r, n), so every
-step of the small factorisations and substitutions is one vectorized op over all
-samples (a Python loop runs only over the ℓ + r positions of the block).
+All samples share one block pattern, so the LDLᵀ is planned once (symbolic fill) and the blocks
+are stored "structure of arrays" as their lower-triangle pattern entries, shape (nnz, n): every
+step of the small factorisations and substitutions is one vectorized op over all samples
+touching only structural nonzeros (a Python loop runs only over the ℓ + r − c pivots).
 :meth:`StructuredKKTSolver.update` first factors K itself (ε only on zero-cone rows, where
 H = 0), so a solve has no regularization bias and iterative refinement (base class) mostly
-stops after its first residual check (zero/nonnegative cones only: with exponential or
-second-order cones, after a breakdown, or when some local variable has no pivot of its own,
-it factors K_ε as above and refinement removes the ε bias).  The residuals of refinement use :meth:`~StructuredKKTSolver.apply_K`: the per-sample
-blocks by one broadcast product and A_c, A_cᵀ as dense GEMVs (no sparse A).  The structure (which
+stops after its first residual check; when some local variable has no pivot of its own (the
+softmax epigraph) or after a breakdown it factors K_ε and refinement removes the ε bias.  The
+residuals of refinement use :meth:`~StructuredKKTSolver.apply_K`: the per-sample blocks over
+their static nonzeros and A_c, A_cᵀ as GEMVs (dense, or CSR for sparse data) — no sparse A.
+P_GG and the global rows A_g stay sparse (index-add products; S0 = P_GG + εI + A_gᵀH_g⁻¹A_g is
+assembled as a sparse tensor from the pairs of nonzeros of each global row).  The structure (which
 rows/columns are global or belong to which sample) is passed as a
 :class:`SampleStructure` in the ``kkt_structure`` setting; it refers to the original
 row/column numbering, which equilibration does not permute.

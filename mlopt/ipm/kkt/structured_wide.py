@@ -37,8 +37,8 @@ n·c (Woodbury identity in a stable, orthogonal form, bordered by the badly scal
    their Cholesky factors, (8/3)(n·c)³; V = L_W⁻¹B_F and Z, O((n·c)²·|F| + n·c·|F|²).  Each
    solve: two Householder applications, O(n·c·|G_c|).  Nothing of order |G| is factored:
    ≈ 2n²d + 2n³ flops per iteration (c = 1) instead of the parent's nd² + d³/3 — fewer from
-   d ≈ 2n on (measured crossover at n = 500, 1000).  S0 still arrives from the parent as a
-   dense |G|×|G| tensor (a torch sparse COO S0 is also accepted).
+   d ≈ 2n on (measured crossover at n = 500, 1000).  S0 arrives from the parent as a sparse
+   (coalesced COO) |G|×|G| tensor, so no |G|² dense work is done for it.
 
 Same K/K_ε semantics as the parent: ``exact`` factorisations keep ε off the diagonal and add ε
 to every diagonal entry of S when S is numerically singular (an R column with σ_j ≤ 10⁻¹²·S_jj,
