@@ -15,7 +15,8 @@ from mlopt.ipm.solver import torch_threads
 from mlopt.ipm.kkt import DenseColumns
 from mlopt.objective import Objective
 from mlopt.structured.assemble import assemble
-from mlopt.structured.gram import assemble_gram, gram_applicable, solve_linear
+from mlopt.structured.gram import (assemble_gram, gram_applicable, kernel_ridge_applicable, solve_kernel_ridge,
+                                   solve_linear)
 
 __all__ = ["fit_objective"]
 
@@ -38,7 +39,8 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
         ½θᵀΦᵀSΦθ − (ΦᵀSy)ᵀθ + const, see :mod:`mlopt.structured.gram`; the IPM runs on
         d-sized data with ``kkt_solver="diagonal_rows"``, or one Cholesky when there are no
         rows), or "auto" (Gram form when :func:`~mlopt.structured.gram.gram_applicable` and no
-        ``kkt_solver``/``kkt_structure`` is given).
+        ``kkt_solver``/``kkt_structure`` is given; plain ridge with d > n: the n×n kernel form,
+        :func:`~mlopt.structured.gram.solve_kernel_ridge`).
     **ipm_settings : :class:`mlopt.ipm.IPMSettings` fields (``tol=1e-9``, ``verbose=True``,
         ``kkt_solver="qdldl"`` to solve the same data with a generic backend, …).
 
@@ -66,6 +68,8 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
         # an explicit KKT backend refers to the per-sample data: keep that form
         chosen = "kkt_solver" in ipm_settings or "kkt_structure" in ipm_settings
         form = "gram" if not chosen and gram_applicable(objective) else "samples"
+        if not chosen and kernel_ridge_applicable(objective):
+            return _fit_kernel_ridge(objective, device, ipm_settings)
     if form == "gram":
         return _fit_gram(objective, device, ipm_settings)
     t0 = time.perf_counter()
@@ -84,6 +88,19 @@ def _wide(problem) -> bool:
     st = problem.structure
     n_coupled = problem.n_features * problem.n_outputs + (problem.n_outputs if problem.fit_intercept else 0)
     return 2 * st.local_cols.shape[0] * st.coupling.size <= n_coupled
+
+
+def _fit_kernel_ridge(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
+    """Ridge with d > n: one n×n Cholesky (:func:`~mlopt.structured.gram.solve_kernel_ridge`)."""
+    t0 = time.perf_counter()
+    with torch_threads(ipm_settings.get("cpu_threads", 1)):
+        coef, intercept, res = solve_kernel_ridge(objective, device)
+    value = objective.value(coef, intercept)
+    info = dict(status="solved", iterations=0, objective=value, primal_objective=value, dual_objective=value,
+                gap=0.0, gap_abs=0.0, primal_residual=0.0, dual_residual=res, solve_time=time.perf_counter() - t0,
+                setup_time=0.0, wall_time=time.perf_counter() - t0, kkt_solver="cholesky (n×n kernel form)",
+                device=str(device), form="kernel")
+    return coef, intercept, info
 
 
 def _fit_gram(objective: Objective, device: str, ipm_settings: Dict[str, Any]):

@@ -23,7 +23,8 @@ from mlopt.ipm import NonnegativeCone
 from mlopt.objective import Objective
 from mlopt.structured.assemble import _penalty_parts, global_rows_of, prepare_data
 
-__all__ = ["GramProblem", "assemble_gram", "gram_applicable", "solve_linear"]
+__all__ = ["GramProblem", "assemble_gram", "gram_applicable", "kernel_ridge_applicable", "solve_kernel_ridge",
+           "solve_linear"]
 
 #: largest feature count for which "auto" picks the Gram form (dense (d+1)² Gram matrix)
 GRAM_MAX_FEATURES = 4000
@@ -124,3 +125,46 @@ def solve_linear(P: np.ndarray, q: np.ndarray, device: str = "cpu") -> Tuple[np.
         theta = torch.as_tensor(sol, dtype=torch.float64, device=dev)
     res = float((Pt @ theta + qt).abs().max()) / max(1.0, float(qt.abs().max()))
     return theta.cpu().numpy(), res
+
+
+def kernel_ridge_applicable(objective: Objective) -> bool:
+    """Plain ridge (squared loss, ℓ₂ penalty with α > 0, no constraints, one output) with d > n."""
+    if not isinstance(objective, Objective) or objective.loss.name != "squared" or np.ndim(objective.y) != 1:
+        return False
+    if objective.positive or objective.bounds is not None or objective.penalty.name not in ("l2", "elasticnet"):
+        return False
+    a1, a2 = objective.penalty_weights
+    n, d = objective.X.shape
+    return a1 == 0 and a2 > 0 and d > n
+
+
+def solve_kernel_ridge(objective: Objective, device: str = "cpu") -> Tuple[np.ndarray, np.ndarray, float]:
+    """Ridge with d > n in its n×n (kernel) form.
+
+    The intercept is eliminated by weighted centring (b = ȳ − x̄ᵀw, means weighted by cᵢ), then
+    (XcᵀSXc + α₂I) w = XcᵀS yc is solved by the push-through identity
+    w = XcᵀS^{1/2}(S^{1/2}XcXcᵀS^{1/2} + α₂I)⁻¹S^{1/2}yc: one n×n Cholesky instead of d×d.
+    Returns (coef, intercept, relative residual of the normal equations).
+    """
+    X, y, c = prepare_data(objective)
+    a2 = objective.penalty_weights[1]
+    X = X.toarray() if sp.issparse(X) else X
+    if objective.fit_intercept:
+        xbar, ybar = (c @ X) / c.sum(), float(c @ y) / c.sum()
+        Xc, yc = X - xbar, y - ybar
+    else:
+        xbar, ybar, Xc, yc = np.zeros(X.shape[1]), 0.0, X, y
+    dev = torch.device(device)
+    r = torch.as_tensor(np.sqrt(c), dtype=torch.float64, device=dev)
+    Xt = torch.as_tensor(Xc, dtype=torch.float64, device=dev)
+    B = r[:, None] * Xt
+    K = B @ B.T
+    K.diagonal().add_(a2)
+    L = torch.linalg.cholesky(K)
+    u = torch.cholesky_solve((r * torch.as_tensor(yc, dtype=torch.float64, device=dev))[:, None], L)[:, 0]
+    w = B.T @ u
+    # residual of the d-dimensional normal equations, without forming XᵀSX
+    rhs = B.T @ (r * torch.as_tensor(yc, dtype=torch.float64, device=dev))
+    res = float((B.T @ (B @ w) + a2 * w - rhs).abs().max()) / max(1.0, float(rhs.abs().max()))
+    coef = w.cpu().numpy()
+    return coef, np.asarray(ybar - float(xbar @ coef)), res
