@@ -31,7 +31,7 @@ def _as_tensor(a, dtype=torch.float64, device="cpu") -> torch.Tensor:
     if sp.issparse(a):
         a = a.toarray()
     a = np.asarray(a, dtype=np.float64)
-    if dtype == torch.float64 and torch.device(device).type == "cpu" and a.flags.c_contiguous:
+    if dtype == torch.float64 and torch.device(device).type == "cpu" and a.flags.c_contiguous and a.flags.writeable:
         return torch.from_numpy(a)  # no copy: the tensor is only read (cached X, y, s)
     return torch.tensor(a, dtype=dtype, device=device)
 

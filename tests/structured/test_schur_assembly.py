@@ -22,7 +22,7 @@ def test_sparse_block_products_and_row_pairs_match_dense():
     np.testing.assert_allclose(blk.rmatvec(torch.as_tensor(z)).numpy(), M.T @ z, rtol=1e-14, atol=1e-14)
     np.testing.assert_array_equal(blk.dense().numpy(), M)
     k, index, vals = blk.row_pairs()
-    S = torch.sparse_coo_tensor(index, vals * torch.as_tensor(h)[k], (12, 12)).to_dense().numpy()
+    S = torch.sparse_coo_tensor(index, vals * torch.as_tensor(h)[k], (12, 12), check_invariants=True).to_dense().numpy()
     np.testing.assert_allclose(S, M.T @ np.diag(h) @ M, rtol=1e-13, atol=1e-14)
 
 
