@@ -2,17 +2,16 @@
 backend's exact factorisation / block products, each against a generic backend on the same data."""
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import torch
 
 from mlopt.estimators import ConvexLinearClassifier, ConvexLinearRegressor, ElasticNet, Lasso, LinearSVC, LogisticRegression, \
     QuantileRegressor
 from mlopt.ipm import IPMSettings, solve
-from mlopt.ipm.cones import CompositeCone
-from mlopt.ipm.kkt import DenseColumns, KKTProblem, KKTSolver, Regularization, make_kkt_solver
-from mlopt.ipm.problem import SparseOperator
+from mlopt.ipm.kkt import DenseColumns, KKTSolver, Regularization, make_kkt_solver
 from mlopt.structured import assemble, fit_objective
 from mlopt.structured.gram import assemble_gram
+
+from .kkt_setup import interior_kkt_setup
 
 CUDA = torch.cuda.is_available()
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(not CUDA, reason="no CUDA")])]
@@ -38,25 +37,6 @@ GRAM_CASES = {
     "lasso_no_intercept": lambda: Lasso(alpha=0.05, fit_intercept=False),
     "bounded_ridge": lambda: ConvexLinearRegressor(penalty="l2", alpha=0.1, bounds=(-0.2, 0.3)),
 }
-
-
-def _kkt_setup(P, A, cones, device, settings):
-    """A random interior scaling of ``cones`` and the KKTProblem of (P, A) on ``device``."""
-    dev = torch.device(device)
-    cc = CompositeCone(cones, dev)
-    gen = torch.Generator().manual_seed(0)
-    m = A.shape[0]
-    s_full = torch.empty(m, dtype=torch.float64, device=dev)
-    z_full = torch.empty_like(s_full)
-    for g in cc.groups:
-        sg, zg = g.unit_initialization()
-        scale = 1 + 3 * torch.rand(sg.shape[0], dtype=torch.float64, generator=gen).to(dev)
-        s_full[g.idx] = sg * (scale if sg.dim() == 1 else scale[:, None])
-        z_full[g.idx] = zg
-    assert cc.update_scaling(s_full, z_full, 1.0, False)
-    P, A = sp.csc_matrix(P), sp.csc_matrix(A)
-    kp = KKTProblem(P, A, SparseOperator(P, dev), SparseOperator(A, dev), SparseOperator(A.T, dev), dev)
-    return kp, cc.scaling_blocks(), gen
 
 
 @pytest.mark.parametrize("name", list(GRAM_CASES))
@@ -97,7 +77,7 @@ def test_diagonal_rows_solve_matches_dense_lu(device):
     g = assemble_gram(ElasticNet(alpha=0.05, l1_ratio=0.5, positive=True).get_objective(X, y))
     settings = IPMSettings(kkt_solver="diagonal_rows", device=device,
                            kkt_structure=DenseColumns(np.arange(g.n_features + 1)))
-    kp, blocks, gen = _kkt_setup(g.P, g.A, g.cones, device, settings)
+    kp, blocks, gen = interior_kkt_setup(g.P, g.A, g.cones, device)
     ours = make_kkt_solver("diagonal_rows", kp, blocks, settings)
     dense = make_kkt_solver("dense", kp, blocks, settings)
     reg = Regularization(static=1e-7)
@@ -154,7 +134,7 @@ def test_structured_block_product_and_exact_factor(name, device):
     X, y = data()
     prob = assemble(make().get_objective(X, y))
     settings = IPMSettings(kkt_solver="structured", kkt_structure=prob.structure, device=device)
-    kp, blocks, gen = _kkt_setup(prob.P, prob.A, prob.cones, device, settings)
+    kp, blocks, gen = interior_kkt_setup(prob.P, prob.A, prob.cones, device)
     ours = make_kkt_solver("structured", kp, blocks, settings)
     assert ours.update(blocks, Regularization(static=1e-8))
     x = torch.randn(kp.n, dtype=torch.float64, generator=gen).to(kp.device)

@@ -11,12 +11,12 @@ from sklearn.preprocessing import StandardScaler
 from mlopt.estimators import (ConvexLinearClassifier, ConvexLinearRegressor, LinearSVC, LogisticRegression,
                               QuantileRegressor)
 from mlopt.ipm import IPMSettings, NonnegativeCone, solve
-from mlopt.ipm.cones import CompositeCone
-from mlopt.ipm.kkt import KKT_SOLVERS, KKTProblem, Regularization, make_kkt_solver
+from mlopt.ipm.kkt import KKT_SOLVERS, Regularization, make_kkt_solver
 from mlopt.ipm.kkt.sample_structure import SampleStructure
 from mlopt.ipm.kkt.structured_wide import WideStructuredKKTSolver
-from mlopt.ipm.problem import SparseOperator
 from mlopt.structured import assemble, fit_objective
+
+from .kkt_setup import interior_kkt_setup
 
 CUDA = torch.cuda.is_available()
 
@@ -108,24 +108,6 @@ def test_wide_fit_matches_structured_and_clarabel(name, instances):
 
 
 # ---------------------------------------------------------------------------- Schur solve
-def _interior_setup(P, A, cones, device="cpu", seed=0):
-    """KKTProblem of (P, A) and a random interior scaling of ``cones``."""
-    dev = torch.device(device)
-    cc = CompositeCone(cones, dev)
-    gen = torch.Generator().manual_seed(seed)
-    s_full = torch.empty(A.shape[0], dtype=torch.float64, device=dev)
-    z_full = torch.empty_like(s_full)
-    for g in cc.groups:
-        sg, zg = g.unit_initialization()
-        scale = (1 + 3 * torch.rand(sg.shape[0], dtype=torch.float64, generator=gen)).to(dev)
-        s_full[g.idx] = sg * (scale if sg.dim() == 1 else scale[:, None])
-        z_full[g.idx] = zg
-    assert cc.update_scaling(s_full, z_full, 1.0, False)
-    P, A = sp.csc_matrix(P), sp.csc_matrix(A)
-    kp = KKTProblem(P, A, SparseOperator(P, dev), SparseOperator(A, dev), SparseOperator(A.T, dev), dev)
-    return kp, cc.scaling_blocks(), gen
-
-
 SCHUR_CASES = {
     "svc": lambda: LinearSVC(C=0.7),  # exact: the intercept's S0 diagonal is 0
     "hinge_enet": lambda: ConvexLinearClassifier(loss="hinge", penalty="elasticnet", alpha=0.05, l1_ratio=0.5),
@@ -140,7 +122,7 @@ def _schur_pair(name, device="cpu"):
         y = np.random.default_rng(0).integers(0, 3, X.shape[0])
     prob = assemble(SCHUR_CASES[name]().get_objective(X, y))
     settings = IPMSettings(kkt_solver="structured_wide", kkt_structure=prob.structure, device=device)
-    kp, blocks, gen = _interior_setup(prob.P, prob.A, prob.cones, device)
+    kp, blocks, gen = interior_kkt_setup(prob.P, prob.A, prob.cones, device)
     wide = make_kkt_solver("structured_wide", kp, blocks, settings)
     dense = make_kkt_solver("structured", kp, blocks, settings)
     return wide, dense, blocks, gen, kp
@@ -188,7 +170,7 @@ def test_schur_solve_extreme_scaling(spread):
     X = rng.standard_normal((n, d))
     prob = assemble(ConvexLinearClassifier(loss="hinge", penalty="elasticnet", alpha=0.05, l1_ratio=0.5)
                     .get_objective(X, (X[:, 0] > 0).astype(int)))
-    kp, blocks, _ = _interior_setup(prob.P, prob.A, prob.cones)
+    kp, blocks, _ = interior_kkt_setup(prob.P, prob.A, prob.cones)
     wide = make_kkt_solver("structured_wide", kp, blocks,
                            IPMSettings(kkt_solver="structured_wide", kkt_structure=prob.structure))
     nG, w, t = wide.nG, np.arange(d), d + 1 + np.arange(d)
@@ -246,7 +228,7 @@ def test_dense_global_row_falls_back_to_dense_cholesky(instances):
 def test_tall_data_falls_back():
     X, y = _wide_classification(80, 20)
     prob = assemble(LinearSVC(C=1.0).get_objective(X, y))
-    kp, blocks, _ = _interior_setup(prob.P, prob.A, prob.cones)
+    kp, blocks, _ = interior_kkt_setup(prob.P, prob.A, prob.cones)
     kkt = make_kkt_solver("structured_wide", kp, blocks,
                           IPMSettings(kkt_solver="structured_wide", kkt_structure=prob.structure))
     assert not kkt.woodbury and "n·c = 80" in kkt.reason
