@@ -88,6 +88,9 @@ class KKTSolver:
     """Base class: iterative refinement on top of a regularized factorisation."""
 
     name = "base"
+    #: backends whose ``_factor(blocks, eps, exact=True)`` can factor K itself (ε only where H = 0)
+    #: set this; :meth:`update` then tries the exact factorisation before K_ε
+    exact_ok = False
 
     def __init__(self, problem: KKTProblem, blocks: List[ScalingBlock], settings) -> None:
         self.problem = problem
@@ -104,8 +107,17 @@ class KKTSolver:
 
     # --- interface used by the core loop ------------------------------------------
     def update(self, blocks: List[ScalingBlock], reg: Regularization) -> bool:
-        """Take the new scaling blocks and factor K_ε; enlarge ε on failure if allowed."""
+        """Take the new scaling blocks and factor K (if ``exact_ok``), else K_ε; enlarge ε on failure
+        if allowed."""
         self.blocks = blocks
+        if self.exact_ok:
+            try:
+                ok = self._factor(blocks, reg.static, exact=True)
+            except (RuntimeError, ValueError, ArithmeticError):
+                ok = False
+            if ok:
+                self.eps = reg.static
+                return True
         eps = reg.static
         for _ in range(4 if reg.dynamic_enable else 1):
             try:

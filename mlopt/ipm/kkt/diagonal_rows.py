@@ -45,6 +45,7 @@ class DiagonalRowsKKTSolver(KKTSolver):
     """Dense Cholesky on the D columns after eliminating z and the diagonal T columns."""
 
     name = "diagonal_rows"
+    exact_ok = True  # ε only on zero-cone rows first (base-class update)
 
     def __init__(self, problem: KKTProblem, blocks: List[ScalingBlock], settings) -> None:
         super().__init__(problem, blocks, settings)
@@ -116,18 +117,6 @@ class DiagonalRowsKKTSolver(KKTSolver):
         self.rb_dt = torch.as_tensor(drow_val[rb] * trow_val[rb], **f64)
         has_p = partner >= 0
         self.tp, self.tp_d = t(np.nonzero(has_p)[0]), t(partner[has_p])
-
-    def update(self, blocks: List[ScalingBlock], reg) -> bool:
-        """Factor K exactly (ε only on zero-cone rows) if possible, else K_ε as the base class does."""
-        self.blocks = blocks
-        try:
-            ok = self._factor(blocks, reg.static, exact=True)
-        except (RuntimeError, ValueError, ArithmeticError):
-            ok = False
-        if ok:
-            self.eps = reg.static
-            return True
-        return super().update(blocks, reg)
 
     def _factor(self, blocks: List[ScalingBlock], eps: float, exact: bool = False) -> bool:
         """Factor the reduced matrix of K_ε (``exact``: of K, with ε only where H = 0)."""

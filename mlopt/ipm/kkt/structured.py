@@ -22,7 +22,7 @@ All samples share one block pattern, so the LDLᵀ is planned once (symbolic fil
 are stored "structure of arrays" as their lower-triangle pattern entries, shape (nnz, n): every
 step of the small factorisations and substitutions is one vectorized op over all samples
 touching only structural nonzeros (a Python loop runs only over the ℓ + r − c pivots).
-:meth:`StructuredKKTSolver.update` first factors K itself (ε only on zero-cone rows, where
+:meth:`~mlopt.ipm.kkt.base.KKTSolver.update` first factors K itself (ε only on zero-cone rows, where
 H = 0), so a solve has no regularization bias and iterative refinement (base class) mostly
 stops after its first residual check; when some local variable has no pivot of its own (the
 softmax epigraph) or after a breakdown it factors K_ε and refinement removes the ε bias.  The
@@ -278,19 +278,6 @@ class StructuredKKTSolver(KKTSolver):
         self.sc_idx = torch.as_tensor(pos[np.ix_(cpl, cpl)].reshape(-1), **lng)
 
     # ------------------------------------------------------------------ factor
-    def update(self, blocks: List[ScalingBlock], reg) -> bool:
-        """Factor K exactly (ε only on zero-cone rows) if possible, else K_ε as the base class does."""
-        self.blocks = blocks
-        if self.exact_ok:
-            try:
-                ok = self._factor(blocks, reg.static, exact=True)
-            except (RuntimeError, ValueError, ArithmeticError):
-                ok = False
-            if ok:
-                self.eps = reg.static
-                return True
-        return super().update(blocks, reg)
-
     def _factor(self, blocks: List[ScalingBlock], eps: float, exact: bool = False) -> bool:
         """Factor the per-sample blocks and the Schur complement S of K_ε.
 
