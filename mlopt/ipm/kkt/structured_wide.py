@@ -60,7 +60,7 @@ from scipy.linalg.blas import dsyrk as _dsyrk
 
 from ..cones import ScalingBlock
 from .base import KKTProblem
-from .sample_structure import canonical, gram_matrix
+from .sample_structure import gram_matrix
 from .structured import SINGULAR_PIVOT, StructuredKKTSolver
 
 __all__ = ["WideStructuredKKTSolver"]
@@ -119,26 +119,24 @@ class WideStructuredKKTSolver(StructuredKKTSolver):
         self.n_dense = 0  #: factorisations done by the parent's dense Cholesky
         self.last_probe = float("nan")  #: relative forward error of the last probe solve
         self._mode = "dense"
-        self.reason = self._analyse(problem, settings.kkt_structure)
+        self.reason = self._analyse()
         self.woodbury = self.reason is None
 
     # ------------------------------------------------------------------ structure (once)
-    def _analyse(self, problem: KKTProblem, st) -> Optional[str]:
+    def _analyse(self) -> Optional[str]:
         """Find U, K, F_s (see the module docstring); return why the Woodbury form is off, or None."""
         nG, nc = self.nG, self.ns * self.c
         if self.global_dense:
             return "dense cones on global rows"
-        gcols = st.global_cols
-        Pg = sp.csr_matrix(canonical(problem.P_sp))[gcols][:, gcols].tocoo()
-        Ag = sp.csr_matrix(canonical(problem.A_sp))[st.global_rows][:, gcols].tocsr()
-        Ag.data = np.ones_like(Ag.data)
-        Ag.eliminate_zeros()
+        # the parent already split P_GG and A_g (global numbering, nonzeros only) and listed the
+        # pairs of nonzeros of each global row, i.e. the pattern of A_gᵀA_g
+        pg_r, pg_c = self.PGG.r.cpu().numpy(), self.PGG.c.cpu().numpy()
+        row_nnz = np.bincount(self.Ag.r.cpu().numpy(), minlength=self.mg)
         budget = PATTERN_BUDGET * max(nG, 1)
-        if int((np.diff(Ag.indptr) ** 2).sum()) > budget or Pg.nnz > budget:
+        if int((row_nnz ** 2).sum()) > budget or pg_r.size > budget:
             return "the global rows or P_GG couple many global columns"
-        pat = sp.coo_matrix(Ag.T @ Ag)
-        ei = np.concatenate([pat.row, Pg.row[Pg.data != 0]])
-        ej = np.concatenate([pat.col, Pg.col[Pg.data != 0]])
+        pairs = self._gram_pairs[1].cpu().numpy()  # one per row and pair: the same (i, j) may repeat
+        ei, ej = np.unique(np.stack([np.concatenate([pairs[0], pg_r]), np.concatenate([pairs[1], pg_c])]), axis=1)
         off = ei != ej
         ei, ej = ei[off], ej[off]
         gc = self.Gc.cpu().numpy()
