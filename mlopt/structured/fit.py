@@ -96,11 +96,18 @@ def _fit_kernel_ridge(objective: Objective, device: str, ipm_settings: Dict[str,
     with torch_threads(ipm_settings.get("cpu_threads", 1)):
         coef, intercept, res = solve_kernel_ridge(objective, device)
     value = objective.value(coef, intercept)
-    info = dict(status="solved", iterations=0, objective=value, primal_objective=value, dual_objective=value,
-                gap=0.0, gap_abs=0.0, primal_residual=0.0, dual_residual=res, solve_time=time.perf_counter() - t0,
-                setup_time=0.0, wall_time=time.perf_counter() - t0, kkt_solver="cholesky (n×n kernel form)",
-                device=str(device), form="kernel")
+    info = _closed_form_info(value, value, res, t0, t0, 0.0,
+                             "cholesky (n×n kernel form)", device, "kernel")
     return coef, intercept, info
+
+
+def _closed_form_info(value: float, pobj: float, res: float, t0: float, t_solve: float, setup: float,
+                      kkt_solver: str, device: str, form: str) -> Dict[str, Any]:
+    """The ``info`` of a solve by one linear system: optimal, no iterations, zero gap."""
+    now = time.perf_counter()
+    return dict(status="solved", iterations=0, objective=value, primal_objective=pobj, dual_objective=pobj,
+                gap=0.0, gap_abs=0.0, primal_residual=0.0, dual_residual=res, solve_time=now - t_solve,
+                setup_time=setup, wall_time=now - t0, kkt_solver=kkt_solver, device=str(device), form=form)
 
 
 def _fit_gram(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
@@ -123,10 +130,7 @@ def _fit_gram(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
         theta, res = solve_linear(problem.P, problem.q, device)
     coef, intercept = problem.unpack(theta)
     pobj = 0.5 * float(theta @ (problem.P @ theta)) + float(problem.q @ theta) + problem.constant
-    info = dict(status="solved", iterations=0, objective=objective.value(coef, intercept),
-                primal_objective=pobj, dual_objective=pobj, gap=0.0, gap_abs=0.0, primal_residual=0.0,
-                dual_residual=res, solve_time=time.perf_counter() - t1, setup_time=setup,
-                wall_time=time.perf_counter() - t0, kkt_solver="cholesky", device=str(device), form="gram")
+    info = _closed_form_info(objective.value(coef, intercept), pobj, res, t0, t1, setup, "cholesky", device, "gram")
     return coef, intercept, info
 
 
