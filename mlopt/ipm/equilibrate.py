@@ -105,8 +105,12 @@ class _ScaledInfNorms:
         return self._reduce(self.abs_r, self.idx_r, self.seg_r, right, left, self.shape[0])
 
 
-def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: float):
-    """Return (scaled ProblemData, Equilibration)."""
+def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: float, tol: float = 0.0):
+    """Return (scaled ProblemData, Equilibration).
+
+    At most ``max_iter`` passes; stop after a pass whose factors all lie within 1 ± ``tol``
+    (the ∞-norms are then within about 2·tol of 1, and further passes only polish them).
+    """
     P, A, q, b = data.P.copy(), data.A.copy(), data.q.copy(), data.b.copy()
     P.sum_duplicates()  # canonical CSC: the O(nnz) norms and in-place scalings rely on it
     A.sum_duplicates()
@@ -123,6 +127,8 @@ def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: floa
             enew = e[rows] * dz[rows]
             dz[rows] = enew.mean(axis=1, keepdims=True) / e[rows]
         d, e = d * dx, e * dz
+        if max(np.abs(dx - 1).max(initial=0.0), np.abs(dz - 1).max(initial=0.0)) <= tol:
+            break
     _scale_csc(P, d, d, _entry_cols(P))
     _scale_csc(A, e, d, _entry_cols(A))
     q, b = d * q, e * b

@@ -37,6 +37,8 @@ class IPMSettings:
     # --- equilibration ----------------------------------------------------
     equilibrate_enable: bool = True  #: Ruiz equilibration of [P A'; A 0] and cost scaling
     equilibrate_max_iter: int = 10  #: Ruiz passes
+    #: stop the Ruiz passes early once every factor of a pass lies within 1 ± tol (0: all passes)
+    equilibrate_tol: float = 0.02
     equilibrate_min_scaling: float = 1e-4  #: lower clip of the scaling factors
     equilibrate_max_scaling: float = 1e4  #: upper clip of the scaling factors
     # --- step length ------------------------------------------------------
@@ -78,6 +80,8 @@ class IPMSettings:
             raise ValueError("setting 'max_step_fraction' must lie in (0, 1)")
         if not 0 < self.linesearch_backtrack_step < 1:
             raise ValueError("setting 'linesearch_backtrack_step' must lie in (0, 1)")
+        if not self.equilibrate_tol >= 0:
+            raise ValueError(f"setting 'equilibrate_tol' must be >= 0, got {self.equilibrate_tol!r}")
         if not self.time_limit > 0:
             raise ValueError("setting 'time_limit' must be > 0 (seconds)")
         if not isinstance(self.kkt_solver, str):

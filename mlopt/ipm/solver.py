@@ -56,7 +56,7 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
     data = validate_problem(P, q, A, b, cones)
     if settings.equilibrate_enable:
         scaled, eq = ruiz(data, settings.equilibrate_max_iter, settings.equilibrate_min_scaling,
-                          settings.equilibrate_max_scaling)
+                          settings.equilibrate_max_scaling, settings.equilibrate_tol)
     else:
         scaled, eq = no_equilibration(data)
     with torch_threads(settings.cpu_threads):

@@ -1,4 +1,4 @@
-"""Exponential cones, batched as (k, 3) tensors, with a primal–dual (Dahl–Andersen) scaling.
+"""Exponential cones, batched component-first as (3, k) tensors, with a primal–dual (Dahl–Andersen) scaling.
 
 K_exp = closure{(x, y, z): y > 0, y·exp(x/y) ≤ z},
 K_exp* = closure{(u, v, w): u < 0, −u·exp(v/u) ≤ e·w}.
@@ -36,9 +36,9 @@ _EPS = 2.220446049250313e-16
 
 def backtrack(x, dx, alpha_max, step, alpha_min, feasible) -> float:
     """Per-cone backtracking α ← step·α until x + α dx is interior; returns the min."""
-    alpha = torch.full((x.shape[0],), float(alpha_max), dtype=x.dtype, device=x.device)
+    alpha = torch.full((x.shape[1],), float(alpha_max), dtype=x.dtype, device=x.device)
     for _ in range(200):
-        bad = ~feasible(x + alpha[:, None] * dx)
+        bad = ~feasible(x + alpha * dx)
         if not bool(bad.any()):
             break
         alpha = torch.where(bad, alpha * step, alpha)
@@ -47,26 +47,46 @@ def backtrack(x, dx, alpha_max, step, alpha_min, feasible) -> float:
     return float(alpha.min())
 
 
+def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """aᵢ × bᵢ for component-first (3, k) tensors (written out: torch's cross and norms
+    along a leading dimension of size 3 are slow kernels)."""
+    return torch.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
+def _matvec(H: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Hᵢvᵢ for component-first H (3, 3, k) and v (3, k)."""
+    return (H * v[None, :, :]).sum(1)
+
+
 class ExponentialGroup(ConeGroup):
+    """k exponential cones.  ``idx`` (k, 3) gives each cone's rows; the group keeps it
+    component-first, (3, k), so every gathered tensor and every block it computes is
+    component-first too (see :mod:`.exp_barrier`); :meth:`scaling_block` hands the KKT
+    solvers the usual (k, 3, 3) view of H."""
+
     kind = "exp"
     symmetric = False
 
     def __init__(self, idx):
-        super().__init__(idx)
+        super().__init__(idx.T.contiguous())
         k = idx.shape[0]
         self.k = k
-        eye = torch.eye(3, dtype=torch.float64, device=idx.device)
-        self.Hs = eye.expand(k, 3, 3).clone()
+        f64 = dict(dtype=torch.float64, device=idx.device)
+        self.Hs = self._identity(k, idx.device)
         self.H_dual = self.Hs.clone()
-        self.grad = torch.zeros(k, 3, dtype=torch.float64, device=idx.device)
-        self.z = torch.zeros(k, 3, dtype=torch.float64, device=idx.device)
+        self.grad = torch.zeros(3, k, **f64)
+        self.z = torch.zeros(3, k, **f64)
+
+    @staticmethod
+    def _identity(k, device):
+        return torch.eye(3, dtype=torch.float64, device=device)[:, :, None].expand(3, 3, k).clone()
 
     @property
     def degree(self) -> int:
         return 3 * self.k
 
     def unit_initialization(self):
-        u = torch.tensor(_UNIT, dtype=torch.float64, device=self.idx.device).expand(self.k, 3)
+        u = torch.tensor(_UNIT, dtype=torch.float64, device=self.idx.device)[:, None].expand(3, self.k)
         return u.clone(), u.clone()
 
     def margins(self, z, primal):  # never used: asymmetric problems start at the unit point
@@ -76,7 +96,7 @@ class ExponentialGroup(ConeGroup):
         raise RuntimeError("exponential cones use unit initialization")
 
     def set_identity_scaling(self):
-        self.Hs = torch.eye(3, dtype=torch.float64, device=self.idx.device).expand(self.k, 3, 3).clone()
+        self.Hs = self._identity(self.k, self.idx.device)
 
     def update_scaling(self, s, z, mu, dual_only):
         if not bool((primal_feasible(s) & dual_feasible(z)).all()):
@@ -89,39 +109,39 @@ class ExponentialGroup(ConeGroup):
         # primal–dual scaling (signs: st = ∇f*(z) = −s̃, zt = ∇f(s) = −z̃)
         zt = primal_grad(s)
         st = self.grad
-        dot_sz = (s * z).sum(1)
+        dot_sz = (s * z).sum(0)
         mu_c = dot_sz / 3
-        mut = (st * zt).sum(1) / 3
-        ds = s + mu_c[:, None] * st
-        dz = z + mu_c[:, None] * zt
-        dot_dsdz = (ds * dz).sum(1)
+        mut = (st * zt).sum(0) / 3
+        ds = s + mu_c * st
+        dz = z + mu_c * zt
+        dot_dsdz = (ds * dz).sum(0)
         de1 = mu_c * mut - 1
-        Hzt = torch.einsum("kij,kj->ki", self.H_dual, zt)
-        de2 = (zt * Hzt).sum(1) - 3 * mut * mut
+        de2 = (zt * _matvec(self.H_dual, zt)).sum(0) - 3 * mut * mut
         ok = (de1.abs() > math.sqrt(_EPS)) & (de2.abs() > _EPS) & (dot_sz > 0) & (dot_dsdz > 0)
         # t = μ‖H − st stᵀ/3 − tmp tmpᵀ/de2‖_F (Dahl–Andersen) subtracts the rank-2 part of
         # H = ∇²f*(z) on span{Hz, Hz̃}; what is left is rank one, c cᵀ/(cᵀH⁻¹c) with c = z × z̃,
         # so t = μ/(âᵀH⁻¹â), â = c/‖c‖, evaluated without the cancellation of the subtraction.
-        axis = torch.linalg.cross(z, zt, dim=1)
-        axis = axis / torch.linalg.vector_norm(axis, dim=1, keepdim=True).clamp(min=1e-300)
+        axis = _cross(z, zt)
+        axis = axis / (axis * axis).sum(0).sqrt().clamp(min=1e-300)
         quad = dual_hess_inv_quad(z, axis)
         ok = ok & (quad > 0)
         t = mu_c / torch.where(ok, quad, torch.ones_like(quad))
         dot_sz_s = torch.where(ok, dot_sz, torch.ones_like(dot_sz))
         dot_dsdz_s = torch.where(ok, dot_dsdz, torch.ones_like(dot_dsdz))
-        Hpd = (s[:, :, None] * s[:, None, :] / dot_sz_s[:, None, None]
-               + ds[:, :, None] * ds[:, None, :] / dot_dsdz_s[:, None, None]
-               + t[:, None, None] * axis[:, :, None] * axis[:, None, :])
+        Hpd = (s[:, None, :] * s[None, :, :] / dot_sz_s
+               + ds[:, None, :] * ds[None, :, :] / dot_dsdz_s
+               + t * axis[:, None, :] * axis[None, :, :])
         # near the central path (or when the update is ill-defined) fall back to the dual
         # scaling with the cone's own μᵢ = ⟨sᵢ, zᵢ⟩/3, not the global μ
-        self.Hs = torch.where(ok[:, None, None], Hpd, mu_c[:, None, None] * self.H_dual)
+        self.Hs = torch.where(ok, Hpd, mu_c * self.H_dual)
         return bool(torch.isfinite(self.Hs).all())
 
     def scaling_block(self):
-        return ScalingBlock("dense", self.idx, self.Hs)
+        # (k, 3) rows and (k, 3, 3) blocks, as views of the component-first storage
+        return ScalingBlock("dense", self.idx.T, self.Hs.permute(2, 0, 1))
 
     def mul_H(self, v):
-        return torch.einsum("kij,kj->ki", self.Hs, v)
+        return _matvec(self.Hs, v)
 
     def affine_ds(self, s, z):
         return s.clone()
@@ -130,7 +150,7 @@ class ExponentialGroup(ConeGroup):
         """η = ½ ∇³f*(z)[Δz, u] with u = (∇²f*(z))⁻¹Δs, both in closed form (exp_barrier)."""
         u, theta = dual_hess_solve(self.z, ds)
         eta = dual_third_order(self.z, dz, u, theta)
-        return torch.where(torch.isfinite(eta).all(1, keepdim=True), eta, torch.zeros_like(eta))
+        return torch.where(torch.isfinite(eta).all(0), eta, torch.zeros_like(eta))
 
     def combined_ds_shift(self, dz, ds, sigma_mu):
         return sigma_mu * self.grad - self.higher_correction(ds, dz)

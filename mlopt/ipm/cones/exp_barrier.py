@@ -1,6 +1,8 @@
 """Barrier calculus of the exponential cone, evaluated without catastrophic cancellation.
 
-Batched over (k, 3) tensors.  Dual cone points z = (u, v, w), u < 0 < w; primal points
+Batched component-first: k points are a (3, k) tensor whose rows are the components
+(contiguous length-k vectors, which elementwise kernels vectorise; a (k, 3) layout made
+every operation several times slower).  Dual cone points z = (u, v, w), u < 0 < w; primal points
 s = (x, y, z), y, z > 0.
 
 Dual barrier  f*(z) = −log r − log(−u) − log w,  r = v − u − u·ℓ,  ℓ = log(−w/u).
@@ -34,7 +36,8 @@ import torch
 def wright_omega(t: torch.Tensor) -> torch.Tensor:
     """ω(t) solving ω + log ω = t, for t ≥ 0 (series start + two fourth-order steps)."""
     zm1 = t - 1
-    w_small = 1 + zm1 / 2 + zm1 ** 2 / 16 - zm1 ** 3 / 192 - zm1 ** 4 / 3072 + 13 * zm1 ** 5 / 61440
+    # Horner form of 1 + x/2 + x²/16 − x³/192 − x⁴/3072 + 13x⁵/61440 (no pow kernels)
+    w_small = 1 + zm1 * (1 / 2 + zm1 * (1 / 16 + zm1 * (-1 / 192 + zm1 * (-1 / 3072 + zm1 * (13 / 61440)))))
     tt = t.clamp(min=1.0)
     lz = torch.log(tt)
     w_big = (tt - lz + lz / tt + lz / tt ** 2 * (lz / 2 - 1)
@@ -45,52 +48,51 @@ def wright_omega(t: torch.Tensor) -> torch.Tensor:
         wp1 = w + 1
         tq = wp1 * (wp1 + 2 * r / 3)
         w = w * (1 + (r / wp1) * (tq - r / 2) / (tq - r))
-        r = (2 * w * w - 8 * w - 1) / (72 * wp1 ** 6) * r ** 4
+        wp3, r2 = wp1 * wp1 * wp1, r * r
+        r = (2 * w * w - 8 * w - 1) / (72 * wp3 * wp3) * (r2 * r2)
     return w
 
 
 # ----------------------------------------------------------------------------- dual side
 def dual_log_ratio(z: torch.Tensor) -> torch.Tensor:
     """ℓ = log(−w/u) = log1p((u + w)/(−u)), accurate when −w/u ≈ 1 (NaN-free for u < 0 < w)."""
-    return torch.log1p((z[:, 0] + z[:, 2]) / (-z[:, 0]))
+    return torch.log1p((z[0] + z[2]) / (-z[0]))
 
 
 def dual_r(z: torch.Tensor) -> torch.Tensor:
     """r(z) = (v − u) − u·ℓ; z ∈ int K* iff u < 0, w > 0 and r > 0."""
-    return (z[:, 1] - z[:, 0]) - z[:, 0] * dual_log_ratio(z)
+    return (z[1] - z[0]) - z[0] * dual_log_ratio(z)
 
 
 def dual_feasible(z: torch.Tensor) -> torch.Tensor:
-    ok = (z[:, 0] < 0) & (z[:, 2] > 0)
-    safe = torch.where(ok[:, None], z, torch.tensor([-1.0, 1.0, 1.0], dtype=z.dtype, device=z.device))
+    ok = (z[0] < 0) & (z[2] > 0)
+    safe = torch.where(ok[None, :], z, torch.tensor([[-1.0], [1.0], [1.0]], dtype=z.dtype, device=z.device))
     return ok & (dual_r(safe) > 0)
 
 
 def dual_barrier(z: torch.Tensor) -> torch.Tensor:
-    return -torch.log(-z[:, 0]) - torch.log(z[:, 2]) - torch.log(dual_r(z))
+    return -torch.log(-z[0]) - torch.log(z[2]) - torch.log(dual_r(z))
 
 
 def _dual_parts(z: torch.Tensor):
-    u, w = z[:, 0], z[:, 2]
+    u, w = z[0], z[2]
     l = dual_log_ratio(z)
-    r = (z[:, 1] - u) - u * l
+    r = (z[1] - u) - u * l
     return u, w, l, r
 
 
 def dual_grad_hess(z: torch.Tensor):
-    """∇f*(z) (k, 3) and ∇²f*(z) (k, 3, 3), the latter assembled as a sum of PSD terms."""
+    """∇f*(z) (3, k) and ∇²f*(z) (3, 3, k), the latter assembled as a sum of PSD terms."""
     u, w, l, r = _dual_parts(z)
-    one = torch.ones_like(u)
     uw = u / w
-    g = torch.stack([-l, one, -uw], dim=1)  # ∇r
-    a = torch.stack([one, torch.zeros_like(u), -uw], dim=1)
-    grad = -g / r[:, None]
-    grad[:, 0] -= 1 / u
-    grad[:, 2] -= 1 / w
-    gr = g / r[:, None]
-    H = gr[:, :, None] * gr[:, None, :] + a[:, :, None] * a[:, None, :] / (-u * r)[:, None, None]
-    H[:, 0, 0] += 1 / (u * u)
-    H[:, 2, 2] += 1 / (w * w)
+    gr = torch.stack([-l / r, 1 / r, -uw / r])  # ∇r / r
+    grad = -gr
+    grad[0] -= 1 / u
+    grad[2] -= 1 / w
+    a = torch.stack([torch.ones_like(u), torch.zeros_like(u), -uw])
+    H = gr[:, None, :] * gr[None, :, :] + a[:, None, :] * (a / (-u * r))[None, :, :]
+    H[0, 0] += 1 / (u * u)
+    H[2, 2] += 1 / (w * w)
     return grad, H
 
 
@@ -102,23 +104,23 @@ def dual_hess_solve(z: torch.Tensor, p: torch.Tensor):
     solved by Sherman–Morrison (denominator −ur + 2u² > 0); finally q_v = r²p_v − g_u q_u − g_w q_w.
     """
     u, w, l, r = _dual_parts(z)
-    theta = p[:, 1]
-    yu = p[:, 0] + theta * l
-    yw = p[:, 2] + theta * u / w
+    theta = p[1]
+    yu = p[0] + theta * l
+    yw = p[2] + theta * u / w
     sm = (u * u * yu - u * w * yw) / (2 * u * u - u * r)
     qu = u * u * (yu - sm)
     qw = w * w * yw + u * w * sm
     qv = theta * r * r + l * qu + (u / w) * qw
-    return torch.stack([qu, qv, qw], dim=1), theta
+    return torch.stack([qu, qv, qw]), theta
 
 
 def dual_hess_inv_quad(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """xᵀ(∇²f*(z))⁻¹x = yᵀB⁻¹y + r²x_v² ≥ 0 (y = (x_u, x_w) − x_v (g_u, g_w), B the (u, w)
     block of :func:`dual_hess_solve`): a sum of two nonnegative terms, no cancellation."""
     u, w, l, r = _dual_parts(z)
-    xv = x[:, 1]
-    yu = x[:, 0] + xv * l
-    yw = x[:, 2] + xv * u / w
+    xv = x[1]
+    yu = x[0] + xv * l
+    yw = x[2] + xv * u / w
     sm = u * u * yu - u * w * yw
     # yᵀB⁻¹y = yᵀD⁻¹y − (aᵀD⁻¹y)²/(2u² − ur) with D⁻¹ = diag(u², w²), written as a sum
     # of nonnegative parts: yᵀD⁻¹y − (aᵀD⁻¹y)²/(2u²) = (u y_u + w y_w)²/2 and the rest
@@ -136,8 +138,8 @@ def dual_third_order(z: torch.Tensor, p: torch.Tensor, q: torch.Tensor, theta: t
     Only q_u, q_w and θ enter (G has a zero v row), never the cancelling q_v.
     """
     u, w, l, r = _dual_parts(z)
-    pu, pv, pw = p[:, 0], p[:, 1], p[:, 2]
-    qu, qw = q[:, 0], q[:, 2]
+    pu, pv, pw = p[0], p[1], p[2]
+    qu, qw = q[0], q[2]
     uw = u / w
     gp = -l * pu + pv - uw * pw
     Gp_u, Gp_w = pu / u - pw / w, (-pu + uw * pw) / w
@@ -151,19 +153,19 @@ def dual_third_order(z: torch.Tensor, p: torch.Tensor, q: torch.Tensor, theta: t
     eta_u = theta * Gp_u + c_q * Gq_u - l * c_g - t3_u / r - 2 * pu * qu / (u * u * u)
     eta_v = c_g
     eta_w = theta * Gp_w + c_q * Gq_w - uw * c_g - t3_w / r - 2 * pw * qw / (w2 * w)
-    return 0.5 * torch.stack([eta_u, eta_v, eta_w], dim=1)
+    return 0.5 * torch.stack([eta_u, eta_v, eta_w])
 
 
 # --------------------------------------------------------------------------- primal side
 def primal_eps(s: torch.Tensor) -> torch.Tensor:
     """ε(s) = log(z/y) − x/y = log1p((z − y)/y) − x/y; s ∈ int K iff y, z > 0 and ε > 0."""
-    y = s[:, 1]
-    return torch.log1p((s[:, 2] - y) / y) - s[:, 0] / y
+    y = s[1]
+    return torch.log1p((s[2] - y) / y) - s[0] / y
 
 
 def primal_feasible(s: torch.Tensor) -> torch.Tensor:
-    ok = (s[:, 1] > 0) & (s[:, 2] > 0)
-    safe = torch.where(ok[:, None], s, torch.tensor([0.0, 1.0, 1.0], dtype=s.dtype, device=s.device))
+    ok = (s[1] > 0) & (s[2] > 0)
+    safe = torch.where(ok[None, :], s, torch.tensor([[0.0], [1.0], [1.0]], dtype=s.dtype, device=s.device))
     return ok & (primal_eps(safe) > 0)
 
 
@@ -180,14 +182,14 @@ def primal_delta(s: torch.Tensor) -> torch.Tensor:
 def primal_grad(s: torch.Tensor) -> torch.Tensor:
     """∇f(s) of the primal barrier f = (f*)^conjugate."""
     d = primal_delta(s)
-    y, zz = s[:, 1], s[:, 2]
+    y, zz = s[1], s[2]
     g0 = 1 / (d * y)
-    g1 = (1 - 2 * d - s[:, 0] / y) * g0
+    g1 = (1 - 2 * d - s[0] / y) * g0
     g2 = -(1 + d) / (d * zz)
-    return torch.stack([g0, g1, g2], dim=1)
+    return torch.stack([g0, g1, g2])
 
 
 def primal_barrier(s: torch.Tensor) -> torch.Tensor:
     """f(s) = −log((ω − 1)²/ω) − 2 log y − log z − 3 with ω − 1 = δ."""
     d = primal_delta(s)
-    return -2 * torch.log(d) + torch.log1p(d) - 2 * torch.log(s[:, 1]) - torch.log(s[:, 2]) - 3
+    return -2 * torch.log(d) + torch.log1p(d) - 2 * torch.log(s[1]) - torch.log(s[2]) - 3

@@ -75,7 +75,12 @@ def apply_blocks(blocks: List[ScalingBlock], v: torch.Tensor) -> torch.Tensor:
         if blk.kind == "diag":
             scatter_(out, blk.rows, blk.H * gather(v, blk.rows))
         elif blk.kind == "dense":
-            scatter_(out, blk.rows, torch.einsum("kij,kj->ki", blk.H, gather(v, blk.rows)))
+            Hc = blk.H.permute(1, 2, 0)  # (d, d, k)
+            if Hc.is_contiguous():  # component-first storage (exp cones): vectorised over k
+                rows = blk.rows.T
+                scatter_(out, rows, (Hc * gather(v, rows)[None, :, :]).sum(1))
+            else:
+                scatter_(out, blk.rows, torch.einsum("kij,kj->ki", blk.H, gather(v, blk.rows)))
     return out
 
 
