@@ -15,6 +15,7 @@ from mlopt.ipm.solver import torch_threads
 from mlopt.ipm.kkt import DenseColumns
 from mlopt.objective import Objective
 from mlopt.structured.assemble import assemble
+from mlopt.structured.batched_path import batched_applicable, fit_path_batched
 from mlopt.structured.gram import (assemble_gram, gram_applicable, kernel_ridge_applicable, solve_kernel_ridge,
                                    solve_linear)
 
@@ -70,6 +71,8 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
         form = "gram" if not chosen and gram_applicable(objective) else "samples"
         if not chosen and kernel_ridge_applicable(objective):
             return _fit_kernel_ridge(objective, device, ipm_settings)
+        if form == "gram" and _one_member_path(objective, ipm_settings):
+            return _fit_batched(objective, device, ipm_settings)
     if form == "gram":
         return _fit_gram(objective, device, ipm_settings)
     t0 = time.perf_counter()
@@ -88,6 +91,37 @@ def _wide(problem) -> bool:
     st = problem.structure
     n_coupled = problem.n_features * problem.n_outputs + (problem.n_outputs if problem.fit_intercept else 0)
     return 2 * st.local_cols.shape[0] * st.coupling.size <= n_coupled
+
+
+#: IPM settings the batched Gram-form IPM understands (anything else selects the general IPM)
+_BATCHED_SETTINGS = {"tol", "max_iter", "cpu_threads"}
+
+
+def _one_member_path(objective: Objective, ipm_settings: Dict[str, Any]) -> bool:
+    """Lasso / elastic net / positive least squares in Gram form: the batched Gram-form IPM of
+    :mod:`mlopt.structured.batched_path` with one member.  Same Mehrotra iterations on the same
+    program, with its d×d (or (d+1)×(d+1)) KKT solved directly and the support polished by an
+    exact KKT solve: measured 1.7–2× faster than the general IPM at 442×10 to 5000×200."""
+    if set(ipm_settings) - _BATCHED_SETTINGS or not batched_applicable(objective):
+        return False
+    pen = objective.penalty
+    has_l1 = pen.name == "l1" or (pen.name == "elasticnet" and pen.weights(objective.l1_ratio)[0] > 0)
+    return bool(has_l1 or objective.positive)  # otherwise no rows: one Cholesky (closed form)
+
+
+def _fit_batched(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
+    t0 = time.perf_counter()
+    opts = {"tol": 1e-8, "max_iter": 100, "cpu_threads": 1, **ipm_settings}
+    res = fit_path_batched(objective, [objective.alpha], device=device, **opts)
+    coef, intercept = res.coefs[0], np.asarray(res.intercepts[0])
+    value = objective.value(coef, intercept) if res.statuses[0] == "solved" else float("nan")
+    info = dict(status=res.statuses[0], iterations=int(res.iterations[0]), objective=value,
+                primal_objective=float(res.primal_objectives[0]), dual_objective=float(res.dual_objectives[0]),
+                gap=float(res.relative_gaps[0]), gap_abs=float(res.gaps[0]),
+                primal_residual=float(res.primal_residuals[0]), dual_residual=float(res.dual_residuals[0]),
+                solve_time=res.solve_time, setup_time=res.setup_time, wall_time=time.perf_counter() - t0,
+                kkt_solver="batched_gram", device=res.device, form="gram")
+    return coef, intercept, info
 
 
 def _fit_kernel_ridge(objective: Objective, device: str, ipm_settings: Dict[str, Any]):

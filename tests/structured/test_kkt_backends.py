@@ -55,10 +55,16 @@ def test_diagonal_rows_same_iterates_as_qdldl(name):
     for ha, hb in zip(a.history, b.history):
         assert abs(ha["pobj"] - hb["pobj"]) <= 1e-8 * max(1.0, abs(hb["pobj"]))
     np.testing.assert_allclose(a.x, b.x, atol=1e-8 * max(1.0, np.abs(b.x).max()))
-    # the fit path picks this backend for the Gram form
-    coef, _, info = fit_objective(obj)
+    # the fit path picks this backend for the Gram form with the general IPM
+    coef, _, info = fit_objective(obj, form="gram")
     assert info["form"] == "gram" and info["kkt_solver"] == "diagonal_rows"
     np.testing.assert_allclose(coef, b.x[: g.n_features], atol=1e-7)
+    # "auto" solves single fits without bounds by the one-member batched Gram IPM: same optimum
+    coef_b, _, info_b = fit_objective(obj)
+    expected = "diagonal_rows" if obj.bounds is not None else "batched_gram"
+    assert info_b["form"] == "gram" and info_b["kkt_solver"] == expected and info_b["status"] == "solved"
+    assert info_b["gap"] <= 1e-8
+    assert abs(info_b["objective"] - info["objective"]) <= 1e-8 * max(1.0, abs(info["objective"]))
 
 
 def test_diagonal_rows_detects_dense_columns_itself():
