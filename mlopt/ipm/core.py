@@ -81,8 +81,8 @@ class IPMCore:
     # ------------------------------------------------------------------ helpers
     def residuals(self, v: Iterate) -> Residuals:
         Px = spmv(self.P, v.x)
-        Atz = spmv(self.At, v.z)
-        Axs = spmv(self.A, v.x) + v.s
+        Atz, Ax = self.kkt.apply_A(v.x, v.z)
+        Axs = Ax + v.s
         qx, bz = dot(self.q, v.x), dot(self.b, v.z)
         xPx = dot(v.x, Px)
         return Residuals(

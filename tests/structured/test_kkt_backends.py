@@ -133,6 +133,29 @@ STRUCTURED_CASES = {
 }
 
 
+def _check_apply_A(ours, x, z):
+    """The residual products (Aᵀz, Ax) from the blocks equal the sparse ones of the base class."""
+    ax, az = ours.apply_A(x, z)
+    rx, rz = KKTSolver.apply_A(ours, x, z)
+    assert float((ax - rx).abs().max()) <= 1e-12 * float(rx.abs().max())
+    assert float((az - rz).abs().max()) <= 1e-12 * float(rz.abs().max())
+
+
+@pytest.mark.parametrize("make", [lambda: ConvexLinearClassifier(loss="squared_hinge", penalty="l2", alpha=0.1),
+                                  lambda: ConvexLinearRegressor(loss="huber", penalty="l2", alpha=0.1)])
+def test_structured_apply_A_leaves_out_local_P(make):
+    """Squared hinge / Huber put ½ξ² on local variables (P_LL ≠ 0): apply_A must be A alone."""
+    X, y = _classification() if isinstance(make(), ConvexLinearClassifier) else _regression(80, 4)
+    prob = assemble(make().get_objective(X, y))
+    settings = IPMSettings(kkt_solver="structured", kkt_structure=prob.structure)
+    kp, blocks, gen = interior_kkt_setup(prob.P, prob.A, prob.cones)
+    ours = make_kkt_solver("structured", kp, blocks, settings)
+    assert ours.apat is not ours.kpat  # local P entries exist: a separate A-only pattern
+    x = torch.randn(kp.n, dtype=torch.float64, generator=gen)
+    z = torch.randn(kp.m, dtype=torch.float64, generator=gen)
+    _check_apply_A(ours, x, z)
+
+
 @pytest.mark.parametrize("name", list(STRUCTURED_CASES))
 @pytest.mark.parametrize("device", DEVICES)
 def test_structured_block_product_and_exact_factor(name, device):
@@ -149,6 +172,7 @@ def test_structured_block_product_and_exact_factor(name, device):
     kx, kz = ours.apply_K(x, z)
     bx, bz = KKTSolver.apply_K(ours, x, z)
     assert max(float((kx - bx).abs().max()), float((kz - bz).abs().max())) <= 1e-12 * float(bx.abs().max())
+    _check_apply_A(ours, x, z)
     # every local variable has a pivot of its own (all but the softmax, whose epigraph t has none
     # and whose K is singular: the common intercept shift), so K is factored exactly with ε only
     # on zero-cone rows, and a single solve already satisfies the exact K, to rounding

@@ -135,6 +135,12 @@ class KKTSolver:
             eps = max(eps * 100, reg.dynamic_delta)
         return False
 
+    def apply_A(self, x: torch.Tensor, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(Aᵀz, Ax): the products of the core loop's residuals (a backend that splits A may
+        compute them from its blocks)."""
+        p = self.problem
+        return spmv(p.At, z), spmv(p.A, x)
+
     def apply_K(self, x: torch.Tensor, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Exact K [x; z] = [Px + Aᵀz; Ax − Hz]."""
         p = self.problem

@@ -116,10 +116,16 @@ class CouplingMatrix:
         return self.dense.T @ z
 
     def scaled_rows(self, w: torch.Tensor):
-        """B = diag(w) A_c (c = 1): a tensor, or a scipy CSR matrix when sparse."""
+        """B = diag(w) A_c (c = 1): a tensor, or a scipy CSR matrix when sparse.
+
+        The dense B is written into one buffer reused by every call (a fresh (n·c)×|G_c| array per
+        iteration cost more in page faults than the product itself): it is valid until the next call.
+        """
         if self.sparse:
             return sp.diags(w.numpy()) @ self.csr
-        return w[:, None] * self.dense
+        if getattr(self, "_rows_buf", None) is None:
+            self._rows_buf = torch.empty_like(self.dense)
+        return torch.mul(w[:, None], self.dense, out=self._rows_buf)
 
     def block_rows(self, LT: torch.Tensor):
         """B = blockdiag(Lᵢᵀ) A_c for per-sample (c×c) factors ``LT`` of shape (n, c, c)."""

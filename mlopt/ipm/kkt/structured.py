@@ -132,6 +132,7 @@ class StructuredKKTSolver(KKTSolver):
         if np.any((po >= 0) != (qo >= 0)) or np.any(po[po >= 0] != qo[po >= 0]):
             raise ValueError("kkt_structure: P couples local variables to global or other samples' variables")
         loc = po >= 0
+        Astat = Kstat.copy() if loc.any() else Kstat  # the B entries alone (apply_A), before P_LL
         put(Kstat, (po[loc], col_pos[pi[loc]], col_pos[pj[loc]]), pv[loc])
         self.PGG = _SparseBlock(gcol_pos[pi[~loc]], gcol_pos[pj[~loc]], pv[~loc], (nG, nG), dev)
         # S0 = P_GG + εI + A_gᵀH_g⁻¹A_g is assembled sparsely: the entries of A_gᵀ diag(h) A_g are
@@ -155,10 +156,8 @@ class StructuredKKTSolver(KKTSolver):
         self.exact_ok = bool(reach.all())
         # structural nonzeros of the static blocks (P_LL and B entries, shared by all samples)
         # for apply_K: far fewer than nb² rows of n, which matters when n is large
-        pa, pb = np.nonzero((Kperm != 0).any(axis=0))
-        self.kpat_rows = torch.as_tensor(pa, dtype=torch.long, device=dev)
-        self.kpat_cols = torch.as_tensor(pb, dtype=torch.long, device=dev)
-        self.kpat_vals = torch.as_tensor(np.ascontiguousarray(Kperm[:, pa, pb].T), **f64)  # (nnz, n)
+        self.kpat = self._static_pattern(Kperm)
+        self.apat = self.kpat if Astat is Kstat else self._static_pattern(Astat[:, order][:, :, order])
         sign = np.where(order < ell, 1.0, -1.0)
         self.sign = torch.as_tensor(sign[:, None], **f64)
         self.sign_y = self.sign[: self.ny, 0]
@@ -177,6 +176,14 @@ class StructuredKKTSolver(KKTSolver):
         self._plan_factorization(Kperm)
 
     # ------------------------------------------------------------------ setup helpers
+    def _static_pattern(self, Kperm: np.ndarray):
+        """(rows, cols, values (nnz, n)) of the structural nonzeros of per-sample static blocks."""
+        pa, pb = np.nonzero((Kperm != 0).any(axis=0))
+        f64 = dict(dtype=torch.float64, device=self.dev)
+        return (torch.as_tensor(pa, dtype=torch.long, device=self.dev),
+                torch.as_tensor(pb, dtype=torch.long, device=self.dev),
+                torch.as_tensor(np.ascontiguousarray(Kperm[:, pa, pb].T), **f64))
+
     def _map_blocks(self, blocks, row_owner, row_pos, grow_pos):
         """Per scaling block: where its H entries go in the flattened K (samples) and H_g (global).
 
@@ -459,11 +466,21 @@ class StructuredKKTSolver(KKTSolver):
         scipy round trips: per-sample blocks by one broadcast multiply, A_c x_G and A_cᵀ z_c
         as dense matrix–vector products.
         """
+        ox, oz = self._apply(x, z, self.kpat, with_P=True)
+        return ox, oz - apply_blocks(self.blocks, z)
+
+    def apply_A(self, x: torch.Tensor, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(Aᵀz, Ax) from the same blocks (the residuals of the core loop)."""
+        return self._apply(x, z, self.apat, with_P=False)
+
+    def _apply(self, x, z, pattern, with_P: bool):
+        """[P̃x + Aᵀz; Ax] with P̃ = P (``with_P``) or 0; ``pattern``: the static block entries to use."""
         n, ny, N = self.ns, self.ny, x.shape[0]
         v = torch.cat([x, z])
         blk = v.index_select(0, self.idx_flat).view(self.nb, n)
-        ob = torch.zeros_like(blk)  # (nb, n): P_LL u + Bᵀz, B u over the structural nonzeros
-        ob.index_add_(0, self.kpat_rows, self.kpat_vals * blk.index_select(0, self.kpat_cols))
+        ob = torch.zeros_like(blk)  # (nb, n): [P_LL] u + Bᵀz, B u over the structural nonzeros
+        rows, cols, vals = pattern
+        ob.index_add_(0, rows, vals * blk.index_select(0, cols))
         xg = x.index_select(0, self.gcols)
         last = self._last_Axg
         if last is not None and torch.equal(last[0], xg):
@@ -471,7 +488,7 @@ class StructuredKKTSolver(KKTSolver):
         else:
             Axg = self.Ac.matvec(xg if self.Gc_all else xg.index_select(0, self.Gc))
         ob[ny:] += Axg.view(n, self.c).T
-        og = self.PGG.matvec(xg)
+        og = self.PGG.matvec(xg) if with_P else torch.zeros_like(xg)
         ACz = self.Ac.rmatvec(blk[ny:].T.reshape(-1).contiguous())
         if self.Gc_all:
             og += ACz
@@ -484,8 +501,7 @@ class StructuredKKTSolver(KKTSolver):
             og += self.Ag.rmatvec(zg)
             out.index_copy_(0, N + self.grows, self.Ag.matvec(xg))
         out.index_copy_(0, self.gcols, og)
-        ox, oz = out[:N], out[N:]
-        return ox, oz - apply_blocks(self.blocks, z)
+        return out[:N], out[N:]
 
 
 class _SparseBlock:
