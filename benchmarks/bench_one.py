@@ -68,6 +68,7 @@ def run_cell(model: str, data: str, method: str) -> dict:
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        status = None
         if method == "sklearn":
             fitted, label = sklearn_fit(model, X, y)
             iterations = getattr(fitted, "n_iter_", None)
@@ -75,11 +76,12 @@ def run_cell(model: str, data: str, method: str) -> dict:
         elif method in ("mlopt-structured", "mlopt-structured-cuda"):
             coef, intercept, info = fit_objective(objective, device="cuda" if method.endswith("cuda") else "cpu")
             fitted = None
-            iterations, gap = info["iterations"], info["gap"]
+            iterations, gap, status = info["iterations"], info["gap"], info["status"]
         else:
             solver = {"mlopt-cvxpy": mlopt.IPM()}.get(method, method)
             fitted = MODELS[model]().set_params(solver=solver).fit(X, y)
             iterations, gap = fitted.solution_.iterations, fitted.solution_.relative_gap
+            status = fitted.solution_.status
         wall = time.perf_counter() - start
     if fitted is not None:
         coef = np.ravel(fitted.coef_)
@@ -94,7 +96,8 @@ def run_cell(model: str, data: str, method: str) -> dict:
         certified_gap = f"n/a ({type(exc).__name__})"
     return {
         "model": model, "data": data, "method": method, "label": label, "n": X.shape[0], "d": X.shape[1],
-        "time": wall, "iterations": None if iterations is None else int(np.max(iterations)),
+        "time": wall, "status": None if status is None else str(getattr(status, "value", status)),
+        "iterations": None if iterations is None else int(np.max(iterations)),
         "objective": value, "solver_gap": gap, "certified_gap": certified_gap,
         "warnings": sorted({str(w.message)[:80] for w in caught if "inaccurate" in str(w.message) or "converge" in str(w.message).lower()}),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,

@@ -193,6 +193,8 @@ def write_report(results: list[dict], path: Path, plot_path: Path | None, machin
                 cert = r["certified_gap"]
                 cert = f"{cert:.1e}" if isinstance(cert, float) else str(cert)
                 note = r.get("label", "") if r["method"] == "sklearn" else ""
+                if r.get("status") not in (None, "solved", "optimal"):
+                    note += (" " if note else "") + f"status {r['status']}"
                 if r.get("warnings"):
                     note += (" " if note else "") + "warned: " + "; ".join(r["warnings"])
                 solver_gap = "–" if r.get("solver_gap") is None else f"{r['solver_gap']:.1e}"

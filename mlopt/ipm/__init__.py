@@ -8,8 +8,10 @@ Nesterov–Todd scaling for symmetric cones and a primal–dual scaling for expo
 cones, Ruiz equilibration, regularized KKT solves with iterative refinement and
 pluggable KKT backends (``kkt_solver="auto" | "qdldl" | "dense"``).
 
-Direct use: :func:`solve`.  Through CVXPY: ``problem.solve(solver=IPM())``.
+Direct use: :func:`solve` (A may be a :class:`BlockMatrix`, which keeps a data matrix X as a
+block instead of embedding it entrywise).  Through CVXPY: ``problem.solve(solver=IPM())``.
 """
+from .block_matrix import BlockMatrix, DataTerm
 from .cones import ExponentialCone, NonnegativeCone, SecondOrderCone, ZeroCone
 from .cvxpy_interface import IPM
 from .result import IPMResult
@@ -18,4 +20,4 @@ from .solver import solve
 from .status import Status
 
 __all__ = ["solve", "IPM", "IPMResult", "IPMSettings", "Status", "ZeroCone", "NonnegativeCone",
-           "SecondOrderCone", "ExponentialCone"]
+           "SecondOrderCone", "ExponentialCone", "BlockMatrix", "DataTerm"]

@@ -21,9 +21,10 @@ import torch
 
 from .cones import CompositeCone
 from .info import Info, Residuals, check_convergence, insufficient_progress, measure
-from .kkt import KKTProblem, Regularization, make_kkt_solver
+from .kkt import Regularization, make_kkt_solver
+from .kkt import kkt_problem as make_kkt_problem
 from .kkt.base import spmv
-from .problem import ProblemData, SparseOperator
+from .problem import ProblemData
 from .status import Status
 
 
@@ -55,8 +56,8 @@ class IPMCore:
         dev = torch.device(settings.device)
         self.dev = dev
         f64 = dict(dtype=torch.float64, device=dev)
-        self.P, self.A = SparseOperator(data.P, dev), SparseOperator(data.A, dev)
-        self.At = SparseOperator(data.A.T, dev)
+        kkt_problem = make_kkt_problem(data.P, data.A, dev)
+        self.P, self.A, self.At = kkt_problem.P, kkt_problem.A, kkt_problem.At
         self.q, self.b = torch.as_tensor(data.q, **f64), torch.as_tensor(data.b, **f64)
         self.P_is_zero = data.P.nnz == 0 or not np.any(data.P.data)
         self.eq = (torch.as_tensor(eq.d, **f64), torch.as_tensor(eq.e, **f64), eq.c)
@@ -71,7 +72,6 @@ class IPMCore:
             dynamic_enable=settings.dynamic_regularization_enable,
             dynamic_delta=settings.dynamic_regularization_delta,
         )
-        kkt_problem = KKTProblem(data.P, data.A, self.P, self.A, self.At, dev)
         self.kkt = make_kkt_solver(settings.kkt_solver, kkt_problem,
                                    self.cones.scaling_blocks(), settings)
         self.nu = self.cones.degree + 1

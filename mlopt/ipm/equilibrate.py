@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .block_matrix import BlockMatrix
 from .cones import ExponentialCone, SecondOrderCone
 from .problem import ProblemData
 
@@ -105,18 +106,68 @@ class _ScaledInfNorms:
         return self._reduce(self.abs_r, self.idx_r, self.seg_r, right, left, self.shape[0])
 
 
+class _BlockInfNorms:
+    """∞-norms of diag(left)·|A|·diag(right) for a :class:`BlockMatrix` A: the sparse part by
+    :class:`_ScaledInfNorms`, each data term diag(ρ)Xdiag(κ) from |X| directly (dense: one
+    broadcast multiply and a max per pass into a preallocated buffer; sparse X: O(nnz))."""
+
+    def __init__(self, A: BlockMatrix) -> None:
+        rest = A.rest.copy()
+        rest.sum_duplicates()
+        self.shape = A.shape
+        self.rest = _ScaledInfNorms(rest)
+        self.terms = A.terms
+        if A.x_sparse:
+            self.xnorms = _ScaledInfNorms(sp.csc_matrix(A.X))
+        else:
+            self.absX = np.abs(A.X)
+            self.buf = np.empty_like(self.absX)
+
+    def _x_cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        if hasattr(self, "xnorms"):
+            return self.xnorms.cols(left, right)
+        if self.absX.shape[0] == 0:
+            return np.zeros(self.absX.shape[1])
+        np.multiply(self.absX, left[:, None], out=self.buf)
+        return self.buf.max(axis=0) * right
+
+    def _x_rows(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        if hasattr(self, "xnorms"):
+            return self.xnorms.rows(left, right)
+        if self.absX.shape[1] == 0:
+            return np.zeros(self.absX.shape[0])
+        np.multiply(self.absX, right[None, :], out=self.buf)
+        return self.buf.max(axis=1) * left
+
+    def cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        out = self.rest.cols(left, right)
+        for t in self.terms:
+            v = self._x_cols(np.abs(t.row_scale) * left[t.rows], np.abs(t.col_scale) * right[t.cols])
+            out[t.cols] = np.maximum(out[t.cols], v)
+        return out
+
+    def rows(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        out = self.rest.rows(left, right)
+        for t in self.terms:
+            v = self._x_rows(np.abs(t.row_scale) * left[t.rows], np.abs(t.col_scale) * right[t.cols])
+            out[t.rows] = np.maximum(out[t.rows], v)
+        return out
+
+
 def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: float, tol: float = 0.0):
     """Return (scaled ProblemData, Equilibration).
 
     At most ``max_iter`` passes; stop after a pass whose factors all lie within 1 ± ``tol``
     (the ∞-norms are then within about 2·tol of 1, and further passes only polish them).
     """
-    P, A, q, b = data.P.copy(), data.A.copy(), data.q.copy(), data.b.copy()
+    block = isinstance(data.A, BlockMatrix)
+    P, A, q, b = data.P.copy(), data.A if block else data.A.copy(), data.q.copy(), data.b.copy()
     P.sum_duplicates()  # canonical CSC: the O(nnz) norms and in-place scalings rely on it
-    A.sum_duplicates()
+    if not block:
+        A.sum_duplicates()
     n, m = data.n, data.m
     d, e = np.ones(n), np.ones(m)
-    normsP, normsA = _ScaledInfNorms(P), _ScaledInfNorms(A)
+    normsP, normsA = _ScaledInfNorms(P), (_BlockInfNorms(A) if block else _ScaledInfNorms(A))
     uniform = _uniform_blocks(data.cones)
     for _ in range(max_iter):
         norm_x = np.maximum(normsP.cols(d, d), normsA.cols(e, d))
@@ -130,7 +181,10 @@ def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: floa
         if max(np.abs(dx - 1).max(initial=0.0), np.abs(dz - 1).max(initial=0.0)) <= tol:
             break
     _scale_csc(P, d, d, _entry_cols(P))
-    _scale_csc(A, e, d, _entry_cols(A))
+    if block:
+        A = A.scaled(e, d)  # X itself is shared, never rescaled
+    else:
+        _scale_csc(A, e, d, _entry_cols(A))
     q, b = d * q, e * b
     # cost scaling
     colP = _col_inf(P)

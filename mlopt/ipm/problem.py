@@ -14,10 +14,15 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .block_matrix import BlockMatrix
 from .cones import check_cones
 
 
 def _to_sparse(M: object, name: str) -> sp.csc_matrix:
+    if isinstance(M, BlockMatrix):
+        if not M.all_finite():
+            raise ValueError(f"{name} contains NaN or inf entries; remove them before solving")
+        return M
     if isinstance(M, torch.Tensor):
         M = M.detach().to("cpu")
         M = M.to_dense() if M.layout != torch.strided else M
@@ -66,7 +71,7 @@ class ProblemData:
 
     P: sp.csc_matrix  # full symmetric
     q: np.ndarray
-    A: sp.csc_matrix
+    A: object  # scipy CSC, or a BlockMatrix (data matrix kept as a block)
     b: np.ndarray
     cones: list
 
@@ -124,6 +129,44 @@ class SparseOperator:
         if self.shape[0] == 0 or self.shape[1] == 0:
             return torch.zeros(self.shape[0], dtype=v.dtype, device=v.device)
         return (self.torch @ v[:, None])[:, 0]
+
+
+class BlockOperator:
+    """Products with a :class:`~mlopt.ipm.block_matrix.BlockMatrix` A (or Aᵀ, ``transpose``) on torch
+    vectors: the sparse part as a :class:`SparseOperator`, then one GEMV with X per data term
+    (X zero-copy on CPU; sparse X stays CSR, scipy on CPU and torch on CUDA)."""
+
+    def __init__(self, A: BlockMatrix, device: torch.device, transpose: bool = False) -> None:
+        self.device = torch.device(device)
+        self.transpose = transpose
+        self.shape = A.shape[::-1] if transpose else A.shape
+        self.rest = SparseOperator(A.rest.T if transpose else A.rest, self.device)
+        long = dict(dtype=torch.long, device=self.device)
+        f64 = dict(dtype=torch.float64, device=self.device)
+        self.terms = [(torch.as_tensor(t.rows, **long), torch.as_tensor(t.cols, **long),
+                       torch.as_tensor(t.row_scale, **f64), torch.as_tensor(t.col_scale, **f64)) for t in A.terms]
+        if A.x_sparse:
+            self.X = SparseOperator(A.X, self.device)
+            self.Xt = SparseOperator(A.X.T, self.device)
+        else:
+            X = torch.as_tensor(A.X, **f64)
+            self.X, self.Xt = X, X.T
+
+    def __matmul__(self, v: torch.Tensor) -> torch.Tensor:
+        out = self.rest @ v
+        for rows, cols, rho, kappa in self.terms:
+            if self.transpose:  # Aᵀz: columns C get κ ∘ Xᵀ(ρ ∘ z_R)
+                out.index_add_(0, cols, kappa * (self.Xt @ (rho * v.index_select(0, rows))))
+            else:  # Ax: rows R get ρ ∘ X(κ ∘ x_C)
+                out.index_add_(0, rows, rho * (self.X @ (kappa * v.index_select(0, cols))))
+        return out
+
+
+def make_operator(M, device: torch.device, transpose: bool = False):
+    """A product operator for M (or Mᵀ): :class:`BlockOperator` for a BlockMatrix, else :class:`SparseOperator`."""
+    if isinstance(M, BlockMatrix):
+        return BlockOperator(M, device, transpose)
+    return SparseOperator(M.T if transpose else M, device)
 
 
 def sparse_to_torch(M: sp.spmatrix, device: torch.device) -> torch.Tensor:

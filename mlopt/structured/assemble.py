@@ -7,7 +7,9 @@ penalty are laid out with numpy/scipy in one vectorized pass.  Variables are ord
       | u₁ … u_n (ℓ local variables per sample) ]
 
 and rows as [zero rows of the samples | nonneg: global rows, then the samples' rows |
-exp triples of the samples].  Penalty α₁‖w‖₁ + α₂·½‖w‖²: P_ww = α₂I, q_t = α₁ and
+exp triples of the samples].  A is a :class:`~mlopt.ipm.block_matrix.BlockMatrix`: the data
+matrix X is one block (a term γ ∘ X per loss row that carries xᵢᵀw), never copied entrywise
+into the sparse part.  Penalty α₁‖w‖₁ + α₂·½‖w‖²: P_ww = α₂I, q_t = α₁ and
 global rows ±w − t ≤ 0; ``positive`` adds −w ≤ 0 and ``bounds`` lo ≤ w ≤ hi.
 The :class:`~mlopt.ipm.kkt.structured.SampleStructure` returned alongside tells the
 structured KKT backend which rows/columns are global and which belong to each sample.
@@ -21,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mlopt.ipm import ExponentialCone, NonnegativeCone, ZeroCone
+from mlopt.ipm.block_matrix import BlockMatrix, DataTerm
 from mlopt.ipm.kkt.structured import SampleStructure
 from mlopt.objective import Objective, ScaledHuberObjective
 from mlopt.structured.templates import loss_template
@@ -34,7 +37,7 @@ class StructuredProblem:
 
     P: sp.csc_matrix
     q: np.ndarray
-    A: sp.csc_matrix
+    A: BlockMatrix  # X kept as a block (A.tocsc() for the entrywise matrix)
     b: np.ndarray
     cones: list
     structure: SampleStructure
@@ -171,7 +174,7 @@ def assemble(objective: Objective) -> StructuredProblem:
     b = np.zeros(m)
     if n_grow:
         b[global_rows] = gb
-    coupling = []
+    coupling, terms = [], []
     for j, row in enumerate(tmpl.rows):
         R = sample_rows[:, j]
         b[R] = row.b
@@ -181,20 +184,15 @@ def assemble(objective: Objective) -> StructuredProblem:
             vals.append(np.full(n, row.local[p]))
         if row.gamma is not None:
             coupling.append(j)
-            G = (sp.diags(row.gamma) @ X).tocoo() if sp.issparse(X) else None
-            if G is not None:
-                rows.append(R[G.row])
-                cols.append(row.klass * d + G.col)
-                vals.append(G.data)
-            else:
-                rows.append(np.repeat(R, d))
-                cols.append(np.tile(row.klass * d + np.arange(d), n))
-                vals.append((row.gamma[:, None] * X).ravel())
+            # γᵢ xᵢᵀ w_klass: the data matrix stays one block (a term of the BlockMatrix A)
+            terms.append(DataTerm(rows=R, cols=row.klass * d + np.arange(d),
+                                  row_scale=np.asarray(row.gamma, dtype=np.float64), col_scale=np.ones(d)))
             if nb:
                 rows.append(R)
                 cols.append(np.full(n, nw + row.klass))
                 vals.append(row.gamma)
-    A = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, N))
+    rest = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, N))
+    A = BlockMatrix(rest, X, terms)
 
     # ---- cost ------------------------------------------------------------------------
     q = np.zeros(N)

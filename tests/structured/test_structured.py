@@ -10,14 +10,14 @@ from sklearn.preprocessing import StandardScaler
 from mlopt.estimators import (ConvexLinearClassifier, ConvexLinearRegressor, ElasticNet, Lasso, LinearSVC,
                               LogisticRegression, QuantileRegressor, Ridge)
 from mlopt.ipm import IPMSettings, solve
-from mlopt.ipm.kkt import KKTProblem, Regularization, make_kkt_solver
+from mlopt.ipm.kkt import Regularization, make_kkt_solver
 from mlopt.ipm.kkt.structured import SampleStructure
-from mlopt.ipm.cones import CompositeCone
-from mlopt.ipm.problem import SparseOperator
 from mlopt.losses import LogisticLoss
 from mlopt.objective import Objective
 from mlopt.penalties import GroupLassoPenalty, L2Penalty
 from mlopt.structured import assemble, fit_objective
+
+from .kkt_setup import interior_kkt_setup
 
 CUDA = torch.cuda.is_available()
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(not CUDA, reason="no CUDA")])]
@@ -133,23 +133,9 @@ def test_kkt_solve_matches_dense_lu(device):
     X, y = _generated_classification(40, 4, seed=5)
     est = LogisticRegression(C=1.0, l1_ratio=0.3)
     prob = assemble(est.get_objective(X, y))
-    dev = torch.device(device)
     settings = IPMSettings(kkt_solver="structured", kkt_structure=prob.structure, device=device)
-    cones = CompositeCone(prob.cones, dev)
-    gen = torch.Generator().manual_seed(0)
-    s = torch.cat([g.unit_initialization()[0].reshape(-1) for g in cones.groups]).to(dev)
-    z = s.clone()
-    s_full = torch.empty(prob.A.shape[0], dtype=torch.float64, device=dev)
-    z_full = torch.empty_like(s_full)
-    for g in cones.groups:  # a random interior point: positive scalings everywhere
-        sg, zg = g.unit_initialization()
-        scale = 1 + torch.rand(sg.shape[0], dtype=torch.float64, generator=gen).to(dev)
-        s_full[g.idx] = sg * (scale if sg.dim() == 1 else scale[:, None])
-        z_full[g.idx] = zg
-    assert cones.update_scaling(s_full, z_full, 1.0, False)
-    kp = KKTProblem(prob.P, prob.A, SparseOperator(prob.P, dev), SparseOperator(prob.A, dev),
-                    SparseOperator(prob.A.T, dev), dev)
-    blocks = cones.scaling_blocks()
+    kp, blocks, gen = interior_kkt_setup(prob.P, prob.A, prob.cones, device)  # A: the BlockMatrix
+    dev = kp.device
     ours = make_kkt_solver("structured", kp, blocks, settings)
     dense = make_kkt_solver("dense", kp, blocks, settings)
     reg = Regularization(static=1e-7)

@@ -198,7 +198,7 @@ def _with_global_row(prob, row: np.ndarray, rhs: float):
     """Append the nonnegative global row ``row``·x ≤ rhs (hinge problems: nonnegative cones only)."""
     assert len(prob.cones) == 1 and isinstance(prob.cones[0], NonnegativeCone)
     m, N = prob.A.shape
-    A = sp.vstack([prob.A, sp.csr_matrix(row.reshape(1, -1))]).tocsc()
+    A = sp.vstack([prob.A.tocsc(), sp.csr_matrix(row.reshape(1, -1))]).tocsc()  # entrywise A (the scipy path)
     st = prob.structure
     structure = SampleStructure(st.global_cols, st.local_cols, st.sample_rows, st.coupling,
                                 np.append(st.global_rows, m))

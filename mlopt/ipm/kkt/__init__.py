@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import List
 
 from ..cones import ScalingBlock
-from .base import KKTProblem, KKTSolver, Regularization, apply_blocks
+from .base import KKTProblem, KKTSolver, Regularization, apply_blocks, kkt_problem
 from .dense import DenseKKTSolver, DenseNormalKKTSolver
 from .diagonal_rows import DenseColumns, DiagonalRowsKKTSolver
 from .qdldl import QDLDLKKTSolver
@@ -47,5 +47,5 @@ def make_kkt_solver(name: str, problem: KKTProblem, blocks: List[ScalingBlock], 
     return KKT_SOLVERS[resolve_kkt_solver(name, problem.device)](problem, blocks, settings)
 
 
-__all__ = ["KKT_SOLVERS", "DenseColumns", "KKTProblem", "KKTSolver", "Regularization", "apply_blocks",
+__all__ = ["KKT_SOLVERS", "DenseColumns", "KKTProblem", "KKTSolver", "Regularization", "apply_blocks", "kkt_problem",
            "make_kkt_solver", "resolve_kkt_solver"]

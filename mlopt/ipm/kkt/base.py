@@ -35,6 +35,8 @@ from typing import List, Tuple
 import scipy.sparse as sp
 import torch
 
+from ..block_matrix import BlockMatrix
+from ..problem import SparseOperator, make_operator
 from ..cones import ScalingBlock
 from ..cones.base import gather, scatter_
 
@@ -53,19 +55,42 @@ class KKTProblem:
     """The (equilibrated) data a backend needs: scipy copies on CPU, operators on the device."""
 
     P_sp: sp.csc_matrix  # full symmetric
-    A_sp: sp.csc_matrix
+    A_data: object  # scipy CSC, or a BlockMatrix (the data matrix kept as a block)
     P: object  # SparseOperator (P v on the device)
-    A: object  # SparseOperator
-    At: object  # SparseOperator
+    A: object  # SparseOperator / BlockOperator
+    At: object  # SparseOperator / BlockOperator (Aᵀ)
     device: torch.device
 
     @property
+    def A_block(self):
+        """The BlockMatrix form of A, or None."""
+        return self.A_data if isinstance(self.A_data, BlockMatrix) else None
+
+    @property
+    def A_sp(self) -> sp.csc_matrix:
+        """A as a scipy CSC matrix (a BlockMatrix is materialized once, for the generic backends)."""
+        if self.A_block is None:
+            return self.A_data
+        if getattr(self, "_A_csc", None) is None:
+            self._A_csc = self.A_data.tocsc()
+        return self._A_csc
+
+    @property
     def n(self) -> int:
-        return self.A_sp.shape[1]
+        return self.A_data.shape[1]
 
     @property
     def m(self) -> int:
-        return self.A_sp.shape[0]
+        return self.A_data.shape[0]
+
+
+def kkt_problem(P, A, device) -> KKTProblem:
+    """The :class:`KKTProblem` of (P, A) on ``device``: P, A scipy matrices (A may be a
+    :class:`~mlopt.ipm.block_matrix.BlockMatrix`), with their product operators."""
+    dev = torch.device(device)
+    P = sp.csc_matrix(P)
+    A = A if isinstance(A, BlockMatrix) else sp.csc_matrix(A)
+    return KKTProblem(P, A, SparseOperator(P, dev), make_operator(A, dev), make_operator(A, dev, transpose=True), dev)
 
 
 def apply_blocks(blocks: List[ScalingBlock], v: torch.Tensor) -> torch.Tensor:

@@ -93,15 +93,25 @@ class CouplingMatrix:
     (and its transpose), so memory is O(nnz) and BᵀB = A_cᵀ D A_c is a sparse product.
     """
 
-    def __init__(self, sub: sp.spmatrix, device: torch.device) -> None:
-        dens = sub.nnz / max(1, sub.shape[0] * sub.shape[1])
+    def __init__(self, sub, device: torch.device) -> None:
+        """``sub``: the block as a scipy sparse matrix or a dense (n·c, |G_c|) array."""
         self.shape = sub.shape
-        self.sparse = torch.device(device).type == "cpu" and dens < SPARSE_COUPLING_DENSITY
+        if sp.issparse(sub):
+            self.sparse = self.stays_sparse(sub.nnz, sub.shape, device)
+        else:
+            self.sparse = False  # given dense: the caller already chose (see stays_sparse)
         if self.sparse:
             self.csr = sp.csr_matrix(sub)
             self.csr_t = sp.csr_matrix(sub.T)
         else:
-            self.dense = torch.as_tensor(sub.toarray(), dtype=torch.float64, device=device)
+            dense = sub.toarray() if sp.issparse(sub) else sub
+            self.dense = torch.as_tensor(dense, dtype=torch.float64, device=device)
+
+    @staticmethod
+    def stays_sparse(nnz: int, shape: Tuple[int, int], device) -> bool:
+        """Whether a block with ``nnz`` stored entries is kept as CSR: on CPU, with density below
+        :data:`SPARSE_COUPLING_DENSITY`."""
+        return torch.device(device).type == "cpu" and nnz < SPARSE_COUPLING_DENSITY * shape[0] * shape[1]
 
     def matvec(self, x: torch.Tensor) -> torch.Tensor:
         """A_c x."""

@@ -85,7 +85,9 @@ class StructuredKKTSolver(KKTSolver):
         self.nG, self.mg = nG, mg
 
         # ---- split A: local blocks B (n, r, ℓ), coupling A_c (n, c, |G|), global A_g (m_g, |G|)
-        A = sp.coo_matrix(canonical(problem.A_sp))  # (row, col) pairs unique: plain assignment below
+        # (a BlockMatrix A: the sparse part is split here, its data terms go straight into A_c)
+        blockA = problem.A_block
+        A = sp.coo_matrix(canonical(problem.A_sp if blockA is None else blockA.rest))  # unique (row, col) pairs
         i, j, v = A.row, A.col, A.data
         keep = v != 0
         if not keep.all():
@@ -106,21 +108,25 @@ class StructuredKKTSolver(KKTSolver):
             raise ValueError("kkt_structure: a non-coupling sample row touches a global column")
         # restrict the coupling block to the global columns it really touches
         gc_all = gcol_pos[j[cpl]]
-        touched = np.nonzero(np.bincount(gc_all, minlength=nG))[0]
+        terms = [] if blockA is None else self._locate_terms(blockA, row_owner, row_pos, coup_of_pos, gcol_pos)
+        touched = np.nonzero(np.bincount(np.concatenate([gc_all] + [g[nz] for _, g, nz in terms]), minlength=nG))[0]
         self.Gc = torch.as_tensor(touched, dtype=torch.long, device=dev)
         self.Gc_all = touched.size == nG
         where = np.full(nG, -1, dtype=np.int64)
         where[touched] = np.arange(touched.size)
-        # rows i·c + k of A_c: sample i's k-th coupling row; scipy's CSR row gather + toarray (C loops)
-        A_csr = getattr(problem.A, "sp", None)
-        if not (sp.isspmatrix_csr(A_csr) and A_csr.shape == problem.A_sp.shape):
-            A_csr = sp.csr_matrix(problem.A_sp)
-        sub = A_csr[st.sample_rows[:, st.coupling].reshape(-1)]
-        gsel = st.global_cols[touched]
-        if gsel.size and np.array_equal(gsel, np.arange(gsel[0], gsel[0] + gsel.size)):
-            sub = sub[:, int(gsel[0]): int(gsel[0]) + gsel.size]  # contiguous: slice, not fancy index
+        if blockA is not None:
+            sub = self._coupling_from_terms(blockA, terms, (ro[cpl] * c + kc, where[gc_all], v[cpl]), where)
         else:
-            sub = sub[:, gsel]
+            # rows i·c + k of A_c: sample i's k-th coupling row; scipy's CSR row gather + toarray (C loops)
+            A_csr = getattr(problem.A, "sp", None)
+            if not (sp.isspmatrix_csr(A_csr) and A_csr.shape == problem.A_sp.shape):
+                A_csr = sp.csr_matrix(problem.A_sp)
+            sub = A_csr[st.sample_rows[:, st.coupling].reshape(-1)]
+            gsel = st.global_cols[touched]
+            if gsel.size and np.array_equal(gsel, np.arange(gsel[0], gsel[0] + gsel.size)):
+                sub = sub[:, int(gsel[0]): int(gsel[0]) + gsel.size]  # contiguous: slice, not fancy index
+            else:
+                sub = sub[:, gsel]
         self.Ac = CouplingMatrix(sub, dev)  # (n·c, |G_c|): dense, or CSR for sparse data on CPU
         glob = ro < 0
         self.Ag = _SparseBlock(grow_pos[i[glob]], gcol_pos[j[glob]], v[glob], (mg, nG), dev)
@@ -176,6 +182,56 @@ class StructuredKKTSolver(KKTSolver):
         self._plan_factorization(Kperm)
 
     # ------------------------------------------------------------------ setup helpers
+    def _locate_terms(self, blockA, row_owner, row_pos, coup_of_pos, gcol_pos):
+        """(coupling position k, global positions of its columns, which of them hold a nonzero) of every
+        data term of a BlockMatrix A: a term must be one coupling row of every sample, in sample order,
+        on global columns.  All-zero columns (an empty feature) stay out of G_c, as in the entrywise A."""
+        X = blockA.X
+        if blockA.x_sparse:
+            x_nz = np.bincount(X.indices[X.data != 0], minlength=X.shape[1]) > 0
+        else:
+            x_nz = (X != 0).any(axis=0)
+        out = []
+        for t in blockA.terms:
+            own, pos = row_owner[t.rows], row_pos[t.rows]
+            if not (np.array_equal(own, np.arange(self.ns)) and pos.size and pos.min() == pos.max()):
+                raise ValueError("kkt_structure: a data term of A must occupy one row of every sample, in sample order")
+            k = int(coup_of_pos[pos[0]])
+            if k < 0:
+                raise ValueError("kkt_structure: a data term of A lies on a non-coupling sample row")
+            g = gcol_pos[t.cols]
+            if np.any(g < 0):
+                raise ValueError("kkt_structure: a data term of A touches a local column")
+            out.append((k, g, x_nz & (t.col_scale != 0) & np.any(t.row_scale != 0)))
+        return out
+
+    def _coupling_from_terms(self, blockA, terms, triplets, where):
+        """A_c ((n·c)×|G_c|) from the data terms diag(ρ)Xdiag(κ) and the sparse part's coupling
+        triplets (rows i·c + k, columns, values): a dense array, or CSR when it stays sparse."""
+        n, c, nGc = self.ns, self.c, int((where >= 0).sum())
+        r_rest, c_rest, v_rest = triplets
+        if blockA.x_sparse:  # CSR (CouplingMatrix densifies it unless it stays sparse)
+            rows, cols, vals = [r_rest], [c_rest], [v_rest]
+            for t, (k, g, _) in zip(blockA.terms, terms):
+                blk = sp.coo_matrix(blockA.term_block(t))
+                keep = blk.data != 0
+                rows.append(blk.row[keep] * c + k)
+                cols.append(where[g][blk.col[keep]])
+                vals.append(blk.data[keep])
+            return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                 shape=(n * c, nGc))
+        out = np.zeros((n, c, nGc))
+        for t, (k, g, _) in zip(blockA.terms, terms):
+            cols = where[g]
+            sel = cols >= 0  # untouched (all-zero) columns are left out of A_c
+            if sel.all() and cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
+                out[:, k, int(cols[0]): int(cols[0]) + cols.size] = blockA.term_block(t)
+            else:
+                out[:, k, cols[sel]] = blockA.term_block(t)[:, sel]
+        out = out.reshape(n * c, nGc)
+        np.add.at(out, (r_rest, c_rest), v_rest)
+        return out
+
     def _static_pattern(self, Kperm: np.ndarray):
         """(rows, cols, values (nnz, n)) of the structural nonzeros of per-sample static blocks."""
         pa, pb = np.nonzero((Kperm != 0).any(axis=0))

@@ -1,0 +1,117 @@
+"""Constraint matrices that keep a data matrix X as one block instead of embedding it entrywise.
+
+    A = S + Σₜ E_{Rₜ} diag(ρₜ) X diag(κₜ) E_{Cₜ}ᵀ
+
+S is a scipy sparse matrix (m × N, everything that is not data), X is the (n × d) data matrix
+(dense ndarray or scipy CSR, stored once and never modified), and term t puts the scaled copy
+diag(ρₜ) X diag(κₜ) at rows Rₜ (n,) and columns Cₜ (d,) of A.  A linear model's conic program
+has one term per loss row that carries xᵢᵀw (one for binary losses, one per class for the
+multinomial loss).  Products cost one GEMV with X per term; equilibration only updates ρₜ and
+κₜ; :meth:`BlockMatrix.tocsc` materializes A for the generic KKT backends.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import List, Sequence, Tuple
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["BlockMatrix", "DataTerm"]
+
+
+@dataclass(frozen=True)
+class DataTerm:
+    """One placement diag(ρ) X diag(κ) of the data matrix at rows ``rows`` and columns ``cols`` of A."""
+
+    rows: np.ndarray  # (n,) int64
+    cols: np.ndarray  # (d,) int64
+    row_scale: np.ndarray  # ρ, (n,)
+    col_scale: np.ndarray  # κ, (d,)
+
+
+class BlockMatrix:
+    """A = S + Σₜ E_{Rₜ} diag(ρₜ) X diag(κₜ) E_{Cₜ}ᵀ (see the module docstring)."""
+
+    def __init__(self, rest: sp.spmatrix, X, terms: Sequence[DataTerm]) -> None:
+        self.rest = sp.csc_matrix(rest, dtype=np.float64)
+        if sp.issparse(X):  # CSR float64, shared (not copied) when it already is
+            self.X = X if sp.isspmatrix_csr(X) and X.dtype == np.float64 else sp.csr_matrix(X, dtype=np.float64)
+        else:
+            self.X = np.asarray(X, dtype=np.float64)
+        self.terms: List[DataTerm] = list(terms)
+        m, N = self.rest.shape
+        n, d = self.X.shape
+        for t in self.terms:
+            if t.rows.shape != (n,) or t.row_scale.shape != (n,) or t.cols.shape != (d,) or t.col_scale.shape != (d,):
+                raise ValueError(f"BlockMatrix: a term needs rows/row_scale of length {n} and cols/col_scale "
+                                 f"of length {d} (the data matrix is {n}×{d})")
+            if (t.rows.size and (t.rows.min() < 0 or t.rows.max() >= m)) or \
+                    (t.cols.size and (t.cols.min() < 0 or t.cols.max() >= N)):
+                raise ValueError(f"BlockMatrix: term rows must lie in 0..{m - 1} and cols in 0..{N - 1}")
+            if np.bincount(t.rows, minlength=1).max(initial=0) > 1 or np.bincount(t.cols, minlength=1).max(initial=0) > 1:
+                raise ValueError("BlockMatrix: the rows (and the columns) of one term must be distinct")
+
+    # ------------------------------------------------------------------ basic protocol
+    @property
+    def shape(self) -> Tuple[int, int]:
+        return self.rest.shape
+
+    @property
+    def x_sparse(self) -> bool:
+        return sp.issparse(self.X)
+
+    @property
+    def nnz(self) -> int:
+        nx = self.X.nnz if self.x_sparse else self.X.size
+        return self.rest.nnz + len(self.terms) * nx
+
+    def all_finite(self) -> bool:
+        xd = self.X.data if self.x_sparse else self.X
+        return bool(np.all(np.isfinite(self.rest.data)) and np.all(np.isfinite(xd))
+                    and all(np.all(np.isfinite(t.row_scale)) and np.all(np.isfinite(t.col_scale))
+                            for t in self.terms))
+
+    def term_block(self, t: DataTerm):
+        """diag(ρ) X diag(κ) of one term (dense ndarray, or CSR for sparse X)."""
+        if self.x_sparse:
+            return sp.csr_matrix(sp.diags(t.row_scale) @ self.X @ sp.diags(t.col_scale))
+        return (t.row_scale[:, None] * self.X) * t.col_scale[None, :]
+
+    def tocsc(self) -> sp.csc_matrix:
+        """A as one scipy CSC matrix (duplicates summed)."""
+        parts = [sp.coo_matrix(self.rest)]
+        for t in self.terms:
+            blk = sp.coo_matrix(self.term_block(t))
+            parts.append(sp.coo_matrix((blk.data, (t.rows[blk.row], t.cols[blk.col])), shape=self.shape))
+        rows = np.concatenate([p.row for p in parts])
+        cols = np.concatenate([p.col for p in parts])
+        vals = np.concatenate([p.data for p in parts])
+        A = sp.csc_matrix((vals, (rows, cols)), shape=self.shape)
+        A.sum_duplicates()
+        return A
+
+    def toarray(self) -> np.ndarray:
+        return self.tocsc().toarray()
+
+    def __matmul__(self, v: np.ndarray) -> np.ndarray:
+        """A v for a vector v (numpy)."""
+        out = self.rest @ v
+        for t in self.terms:  # a term's rows are distinct: plain fancy-index add
+            out[t.rows] += t.row_scale * (self.X @ (t.col_scale * v[t.cols]))
+        return out
+
+    def rmatvec(self, z: np.ndarray) -> np.ndarray:
+        """Aᵀ z (numpy)."""
+        out = self.rest.T @ z
+        for t in self.terms:
+            out[t.cols] += t.col_scale * (self.X.T @ (t.row_scale * z[t.rows]))
+        return out
+
+    def scaled(self, left: np.ndarray, right: np.ndarray) -> "BlockMatrix":
+        """diag(left) A diag(right), sharing X (only ρ, κ and a copy of S change)."""
+        rest = sp.diags(left) @ self.rest @ sp.diags(right)
+        terms = [replace(t, row_scale=t.row_scale * left[t.rows], col_scale=t.col_scale * right[t.cols])
+                 for t in self.terms]
+        return BlockMatrix(sp.csc_matrix(rest), self.X, terms)
+
