@@ -140,17 +140,17 @@ class _BlockInfNorms:
         return self.buf.max(axis=1) * left
 
     def cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        out = self.rest.cols(left, right)
-        for t in self.terms:
-            v = self._x_cols(np.abs(t.row_scale) * left[t.rows], np.abs(t.col_scale) * right[t.cols])
-            out[t.cols] = np.maximum(out[t.cols], v)
-        return out
+        return self._with_terms(self.rest.cols(left, right), left, right, self._x_cols, "cols")
 
     def rows(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        out = self.rest.rows(left, right)
+        return self._with_terms(self.rest.rows(left, right), left, right, self._x_rows, "rows")
+
+    def _with_terms(self, out: np.ndarray, left, right, x_norms, side: str) -> np.ndarray:
+        """out (the sparse part's norms) maxed with every term's norms, at the term's ``side`` indices."""
         for t in self.terms:
-            v = self._x_rows(np.abs(t.row_scale) * left[t.rows], np.abs(t.col_scale) * right[t.cols])
-            out[t.rows] = np.maximum(out[t.rows], v)
+            idx = getattr(t, side)
+            out[idx] = np.maximum(out[idx], x_norms(np.abs(t.row_scale) * left[t.rows],
+                                                    np.abs(t.col_scale) * right[t.cols]))
         return out
 
 
