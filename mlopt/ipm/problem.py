@@ -152,6 +152,15 @@ class BlockOperator:
             X = torch.as_tensor(A.X, **f64)
             self.X, self.Xt = X, X.T
 
+    def transposed(self) -> "BlockOperator":
+        """The operator of the transpose, sharing X and the term tensors (one device copy of X)."""
+        other = object.__new__(BlockOperator)
+        other.__dict__.update(self.__dict__)
+        other.transpose = not self.transpose
+        other.shape = self.shape[::-1]
+        other.rest = SparseOperator(self.rest.sp.T, self.device)  # the sparse part is small: its own copy
+        return other
+
     def __matmul__(self, v: torch.Tensor) -> torch.Tensor:
         out = self.rest @ v
         for rows, cols, rho, kappa in self.terms:
@@ -167,6 +176,12 @@ def make_operator(M, device: torch.device, transpose: bool = False):
     if isinstance(M, BlockMatrix):
         return BlockOperator(M, device, transpose)
     return SparseOperator(M.T if transpose else M, device)
+
+
+def operator_pair(M, device: torch.device):
+    """(operator of M, operator of Mᵀ); for a BlockMatrix both share one device copy of X."""
+    op = make_operator(M, device)
+    return op, (op.transposed() if isinstance(op, BlockOperator) else make_operator(M, device, transpose=True))
 
 
 def sparse_to_torch(M: sp.spmatrix, device: torch.device) -> torch.Tensor:

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 import torch
 
 from ..block_matrix import BlockMatrix
-from ..problem import SparseOperator, make_operator
+from ..problem import SparseOperator, operator_pair
 from ..cones import ScalingBlock
 from ..cones.base import gather, scatter_
 
@@ -90,7 +90,8 @@ def kkt_problem(P, A, device) -> KKTProblem:
     dev = torch.device(device)
     P = sp.csc_matrix(P)
     A = A if isinstance(A, BlockMatrix) else sp.csc_matrix(A)
-    return KKTProblem(P, A, SparseOperator(P, dev), make_operator(A, dev), make_operator(A, dev, transpose=True), dev)
+    A_op, At_op = operator_pair(A, dev)
+    return KKTProblem(P, A, SparseOperator(P, dev), A_op, At_op, dev)
 
 
 def apply_blocks(blocks: List[ScalingBlock], v: torch.Tensor) -> torch.Tensor:
