@@ -8,7 +8,8 @@ Methods (one JSON line each on stdout):
 
 * ``mlopt-batched`` (device cpu, and cuda when available): :func:`fit_path_batched`
   (the Gram matrix included in the time);
-* ``mlopt-sequential``: the old loop, :func:`mlopt.structured.fit_objective` per alpha
+* ``mlopt-sequential``: the old loop, :func:`mlopt.structured.fit_objective` per alpha (a one-member
+  batched Gram IPM each, the Gram matrix recomputed per alpha)
   (stops after ``--seq-time-limit`` seconds; then ``alphas_done`` < n_alphas and
   ``projected_time_s`` extrapolates linearly);
 * ``sklearn``: :func:`sklearn.linear_model.lasso_path` on centred data, tol 1e-10.

@@ -91,7 +91,8 @@ def _path_section(paths: list[dict]) -> list[str]:
              "`benchmarks/bench_path.py`: the 100-value grid α_max … 10⁻³α_max of scikit-learn's `lasso_path`, on",
              "generated data (sparse truth).  *mlopt-batched*: all alphas in ONE batched interior-point solve",
              "(`mlopt.structured.batched_path`, the Gram matrix included in the time); *mlopt-sequential*: the",
-             "structured IPM once per alpha (stopped after 30 s; the full time is then extrapolated);",
+             "single fit once per alpha — `fit_objective`, i.e. the Gram form solved by the batched IPM with one "
+             "member, the Gram matrix recomputed each time (stopped after 30 s; the full time is then extrapolated);",
              "*sklearn*: `lasso_path` (coordinate descent, tol 1e-10).  *max obj − best* is the largest, over the",
              "alphas, of (f − lowest f of any method)/max(1, |lowest|); *max cert. gap* the largest certified gap.",
              "",
