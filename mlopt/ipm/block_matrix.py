@@ -30,6 +30,23 @@ class DataTerm:
     col_scale: np.ndarray  # κ, (d,)
 
 
+def _checked_term(t: DataTerm) -> DataTerm:
+    """The term with integer index arrays and float64 scales (TypeError otherwise)."""
+    if not isinstance(t, DataTerm):
+        raise TypeError(f"BlockMatrix: terms must be DataTerm instances, got {type(t).__name__}")
+    rows, cols = np.asarray(t.rows), np.asarray(t.cols)
+    for name, idx in (("rows", rows), ("cols", cols)):
+        if idx.ndim != 1 or not (np.issubdtype(idx.dtype, np.integer) or idx.size == 0):
+            raise TypeError(f"BlockMatrix: a term's {name} must be a 1-D integer array, got dtype {idx.dtype}, "
+                            f"shape {idx.shape}")
+    try:
+        rho = np.asarray(t.row_scale, dtype=np.float64)
+        kappa = np.asarray(t.col_scale, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("BlockMatrix: a term's row_scale and col_scale must be numeric vectors") from exc
+    return DataTerm(rows=rows.astype(np.int64), cols=cols.astype(np.int64), row_scale=rho, col_scale=kappa)
+
+
 class BlockMatrix:
     """A = S + Σₜ E_{Rₜ} diag(ρₜ) X diag(κₜ) E_{Cₜ}ᵀ (see the module docstring)."""
 
@@ -38,8 +55,13 @@ class BlockMatrix:
         if sp.issparse(X):  # CSR float64, shared (not copied) when it already is
             self.X = X if sp.isspmatrix_csr(X) and X.dtype == np.float64 else sp.csr_matrix(X, dtype=np.float64)
         else:
-            self.X = np.asarray(X, dtype=np.float64)
-        self.terms: List[DataTerm] = list(terms)
+            try:
+                self.X = np.asarray(X, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"BlockMatrix: X must be a numeric matrix, got {type(X).__name__}") from exc
+        if self.X.ndim != 2:
+            raise ValueError(f"BlockMatrix: X must be 2-dimensional, got shape {self.X.shape}")
+        self.terms: List[DataTerm] = [_checked_term(t) for t in terms]
         m, N = self.rest.shape
         n, d = self.X.shape
         for t in self.terms:

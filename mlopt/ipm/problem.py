@@ -20,6 +20,9 @@ from .cones import check_cones
 
 def _to_sparse(M: object, name: str) -> sp.csc_matrix:
     if isinstance(M, BlockMatrix):
+        if name != "A":
+            raise TypeError(f"{name} must be a scipy sparse, numpy or torch matrix; a BlockMatrix is accepted for A only "
+                            "(use .tocsc() to pass its entries)")
         if not M.all_finite():
             raise ValueError(f"{name} contains NaN or inf entries; remove them before solving")
         return M
@@ -149,7 +152,9 @@ class BlockOperator:
             self.X = SparseOperator(A.X, self.device)
             self.Xt = SparseOperator(A.X.T, self.device)
         else:
-            X = torch.as_tensor(A.X, **f64)
+            with warnings.catch_warnings():  # a read-only X (e.g. memory-mapped) is shared too: it is never written
+                warnings.simplefilter("ignore", UserWarning)
+                X = torch.as_tensor(A.X, **f64)
             self.X, self.Xt = X, X.T
 
     def transposed(self) -> "BlockOperator":

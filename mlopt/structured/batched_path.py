@@ -6,7 +6,8 @@ Members b = 1..B share the Gram data of the loss (Φ = [X, 1], θ = [w; β], S =
     G = ΦᵀSΦ,  g = ΦᵀSy,  const = ½Σcᵢyᵢ²,  λ₁ᵦ = αᵦc₁,  λ₂ᵦ = αᵦc₂,
 
 with R = c₁‖w‖₁ + c₂·½‖w‖² the elastic-net convention (c₁ = ρ, c₂ = 1 − ρ) and the
-intercept β unpenalized.  G is built once (one GEMM) and shared by the batch.
+intercept β unpenalized.  G is built once (numpy's XᵀX on CPU, a torch GEMM on CUDA) and shared by
+the batch.
 
 The solver itself (QP forms, batched Newton step, stopping rule, masking, polish) is in
 :mod:`mlopt.structured.batched_ipm`; this module validates inputs, builds the shared Gram data
@@ -226,8 +227,8 @@ def fit_path_batched(objective_or_gram: Union[Objective, GramProblem, GramData],
     device : "cpu" or "cuda".  tol : stopping tolerance (see the module docstring).
     max_iter : iteration limit per member.  chunk_size : members per batched solve (memory
         ≈ 3·chunk·p² floats); None picks the largest chunk within 1 GiB.
-    cpu_threads : torch intra-op threads during the solve on CPU (restored afterwards; the Gram
-        product keeps torch's setting); None leaves torch's setting.  One thread is the default, as
+    cpu_threads : torch intra-op threads during the solve on CPU (restored afterwards); None leaves
+        torch's setting.  One thread is the default, as
         in :class:`mlopt.ipm.IPMSettings`: on 2 cores it is within ~10-40% of two threads when the
         machine is idle and 10x faster when another process holds a core (OpenMP oversubscription).
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from mlopt.ipm import solve
+from mlopt.ipm import IPMSettings, solve
 from mlopt.ipm.solver import torch_threads
 from mlopt.ipm.kkt import DenseColumns
 from mlopt.objective import Objective
@@ -40,7 +40,10 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
         ½θᵀΦᵀSΦθ − (ΦᵀSy)ᵀθ + const, see :mod:`mlopt.structured.gram`; the IPM runs on
         d-sized data with ``kkt_solver="diagonal_rows"``, or one Cholesky when there are no
         rows), or "auto" (Gram form when :func:`~mlopt.structured.gram.gram_applicable` and no
-        ``kkt_solver``/``kkt_structure`` is given; plain ridge with d > n: the n×n kernel form,
+        ``kkt_solver``/``kkt_structure`` is given — a lasso / elastic-net / positive fit without bounds,
+        and with no settings other than ``tol``, ``max_iter``, ``cpu_threads``, then runs the batched
+        Gram IPM with one member, ``info["kkt_solver"] == "batched_gram"``; any other setting, e.g.
+        ``verbose``, selects the general IPM; plain ridge with d > n: the n×n kernel form,
         :func:`~mlopt.structured.gram.solve_kernel_ridge`).
     **ipm_settings : :class:`mlopt.ipm.IPMSettings` fields (``tol=1e-9``, ``verbose=True``,
         ``kkt_solver="qdldl"`` to solve the same data with a generic backend, …).
@@ -111,10 +114,11 @@ def _one_member_path(objective: Objective, ipm_settings: Dict[str, Any]) -> bool
 
 def _fit_batched(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
     t0 = time.perf_counter()
-    opts = {"tol": 1e-8, "max_iter": 100, "cpu_threads": 1, **ipm_settings}
+    defaults = IPMSettings()  # the same defaults as the general IPM
+    opts = {"tol": 1e-8, "max_iter": defaults.max_iter, "cpu_threads": defaults.cpu_threads, **ipm_settings}
     res = fit_path_batched(objective, [objective.alpha], device=device, **opts)
     coef, intercept = res.coefs[0], np.asarray(res.intercepts[0])
-    value = objective.value(coef, intercept) if res.statuses[0] == "solved" else float("nan")
+    value = objective.value(coef, intercept) if res.statuses[0] in ("solved", "almost_solved") else float("nan")
     info = dict(status=res.statuses[0], iterations=int(res.iterations[0]), objective=value,
                 primal_objective=float(res.primal_objectives[0]), dual_objective=float(res.dual_objectives[0]),
                 gap=float(res.relative_gaps[0]), gap_abs=float(res.gaps[0]),

@@ -1,6 +1,9 @@
 """BlockMatrix (the data matrix kept as a block of A) against its materialized scipy form."""
 from __future__ import annotations
 
+import warnings
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -127,3 +130,52 @@ def test_block_products_any_shape(n, d, n_terms, sparse_x, seed):
     v, z = rng.standard_normal(A.shape[1]), rng.standard_normal(A.shape[0])
     np.testing.assert_allclose(A @ v, M @ v, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(A.rmatvec(z), M.T @ z, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("sparse_x", [False, True])
+def test_overlapping_terms_add_up_in_the_structured_backend(sparse_x):
+    """Terms may share rows and columns (A = S + Σ terms): splitting each term of an assembled problem
+    into two halves leaves A — and the structured solve — unchanged (a dense A_c once overwrote)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 4))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(80) > 0).astype(int)
+    prob = assemble(LogisticRegression(C=1.0).get_objective(sp.csr_matrix(X) if sparse_x else X, y))
+    halves = [replace(t, row_scale=0.5 * t.row_scale) for t in prob.A.terms for _ in range(2)]
+    A2 = BlockMatrix(prob.A.rest, prob.A.X, halves)
+    assert abs(A2.tocsc() - prob.A.tocsc()).max() <= 1e-15
+    ref = solve(prob.P, prob.q, prob.A.tocsc(), prob.b, prob.cones, kkt_solver="qdldl", tol=1e-9)
+    res = solve(prob.P, prob.q, A2, prob.b, prob.cones, kkt_solver="structured", kkt_structure=prob.structure, tol=1e-9)
+    assert ref.status.value == res.status.value == "solved"
+    assert abs(res.primal_objective - ref.primal_objective) <= 1e-8 * abs(ref.primal_objective)
+
+
+def test_read_only_data_is_shared_without_warnings():
+    X = np.random.default_rng(1).standard_normal((60, 3))
+    X.setflags(write=False)
+    y = np.arange(60) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = LogisticRegression(C=1.0, solver="mlopt").fit(X, y)
+    assert clf.solution_.status == "optimal"
+
+
+def test_block_input_errors_name_the_problem():
+    rest = sp.csc_matrix((8, 5))
+    good = dict(rows=np.arange(4), cols=np.arange(2), row_scale=np.ones(4), col_scale=np.ones(2))
+    A = BlockMatrix(rest, np.ones((4, 2)), [DataTerm(**{**good, "rows": [0, 1, 2, 3]})])  # lists are fine
+    assert A.terms[0].rows.dtype == np.int64
+    with pytest.raises(TypeError, match="integer"):
+        BlockMatrix(rest, np.ones((4, 2)), [DataTerm(**{**good, "rows": np.arange(4.0)})])
+    with pytest.raises(ValueError, match="2-dimensional"):
+        BlockMatrix(rest, np.ones(4), [])
+    with pytest.raises(TypeError, match="DataTerm"):
+        BlockMatrix(rest, np.ones((4, 2)), [good])
+    with pytest.raises(TypeError, match="for A only"):
+        solve(A, np.zeros(5), rest, np.zeros(8), [NonnegativeCone(8)])
+
+
+def test_empty_coupling_block_needs_no_blas_call():
+    from mlopt.ipm.kkt.sample_structure import gram_matrix
+
+    assert gram_matrix(torch.zeros(7, 0, dtype=torch.float64)).shape == (0, 0)
+    assert torch.equal(gram_matrix(torch.zeros(0, 3, dtype=torch.float64)), torch.zeros(3, 3, dtype=torch.float64))

@@ -189,3 +189,22 @@ def test_structured_block_product_and_exact_factor(name, device):
         rx, rz = KKTSolver.apply_K(ours, fx, fz)
         tol = 1e-8 if name == "multinomial" else 1e-11
         assert max(float((rx - bx).abs().max()), float((rz - bz).abs().max())) <= tol * float(bx.abs().max())
+
+
+def test_one_member_lasso_reports_the_objective_when_almost_solved():
+    """An iteration-limited one-member fit that ends almost_solved keeps its objective (not NaN)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 20))
+    y = X @ rng.standard_normal(20) + 0.5 * rng.standard_normal(200)
+    obj = Lasso(alpha=1e-3).get_objective(X, y)
+    seen = set()
+    for max_iter in (3, 4, 5, 8):
+        coef, intercept, info = fit_objective(obj, max_iter=max_iter, tol=1e-15)
+        assert info["kkt_solver"] == "batched_gram"
+        seen.add(info["status"])
+        if info["status"] in ("solved", "almost_solved"):
+            assert np.isfinite(info["objective"]) and np.all(np.isfinite(coef))
+            assert info["objective"] == pytest.approx(obj.value(coef, intercept), rel=1e-12)
+        else:
+            assert np.isnan(info["objective"])
+    assert "almost_solved" in seen

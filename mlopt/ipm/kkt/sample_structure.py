@@ -55,6 +55,8 @@ class SampleStructure:
 
 def gram_matrix(B: torch.Tensor) -> torch.Tensor:
     """BᵀB for a (k, p) tensor: BLAS syrk on CPU (half the flops of a GEMM), a GEMM on other devices."""
+    if B.shape[0] == 0 or B.shape[1] == 0:  # (BLAS syrk rejects empty operands)
+        return torch.zeros(B.shape[1], B.shape[1], dtype=B.dtype, device=B.device)
     if B.device.type != "cpu" or B.dtype != torch.float64 or not B.is_contiguous():
         return B.T @ B
     U = torch.from_numpy(_dsyrk(1.0, B.numpy().T, trans=0, lower=0))  # upper triangle of BᵀB

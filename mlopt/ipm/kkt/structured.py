@@ -224,10 +224,11 @@ class StructuredKKTSolver(KKTSolver):
         for t, (k, g, _) in zip(blockA.terms, terms):
             cols = where[g]
             sel = cols >= 0  # untouched (all-zero) columns are left out of A_c
+            # += : terms may overlap (A = S + Σ terms, as in BlockMatrix.tocsc); a term's columns are distinct
             if sel.all() and cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
-                out[:, k, int(cols[0]): int(cols[0]) + cols.size] = blockA.term_block(t)
+                out[:, k, int(cols[0]): int(cols[0]) + cols.size] += blockA.term_block(t)
             else:
-                out[:, k, cols[sel]] = blockA.term_block(t)[:, sel]
+                out[:, k, cols[sel]] += blockA.term_block(t)[:, sel]
         out = out.reshape(n * c, nGc)
         np.add.at(out, (r_rest, c_rest), v_rest)
         return out
