@@ -39,7 +39,7 @@ from mlopt.estimators.base import _IPM_TO_CVXPY_STATUS, FIRST_ORDER_SOLVERS, str
 from mlopt.objective import Objective
 from mlopt.problem import build_problem
 from mlopt.solve import SolveError, SolveInfo, resolve_solver, solve_problem
-from mlopt.structured.batched_path import batched_applicable, fit_path_batched, model_objectives
+from mlopt.structured.batched_path import BATCHED_SETTINGS, batched_applicable, fit_path_batched, model_objectives
 
 __all__ = ["PathResult", "regularization_path", "lasso_path", "alpha_grid"]
 
@@ -189,15 +189,11 @@ def _path(estimator, X, target, sample_weight, param: str, values) -> PathResult
     return _collect(estimator, param, vals, results, label)
 
 
-#: solver_options the batched path understands; any other option keeps the per-value IPM
-_BATCHED_OPTIONS = {"tol", "max_iter", "cpu_threads"}
-
-
 def _batched_ok(estimator, objective: Objective, param: str, hypers: list) -> bool:
     """Squared loss over alpha / l1_ratio with one shared Gram matrix (same loss weight for all values)."""
     if param not in ("alpha", "l1_ratio") or not structured_supported(objective) or not batched_applicable(objective):
         return False
-    if not set(estimator.solver_options or {}) <= _BATCHED_OPTIONS:
+    if not set(estimator.solver_options or {}) <= BATCHED_SETTINGS:
         return False
     return len({hp["loss_weight"] for hp in hypers}) == 1
 

@@ -26,8 +26,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from mlopt.estimators.base import ConvexLinearModel, structured_supported
 from mlopt.estimators.classification import LogisticRegression
 from mlopt.estimators.regression import ElasticNet, Lasso, Ridge
-from mlopt.paths import _BATCHED_OPTIONS, _as_rows, _path, alpha_grid
-from mlopt.structured.batched_path import batched_applicable
+from mlopt.paths import _as_rows, _path, alpha_grid
+from mlopt.structured.batched_path import BATCHED_SETTINGS, batched_applicable
 
 __all__ = ["LassoCV", "ElasticNetCV", "RidgeCV", "LogisticRegressionCV"]
 
@@ -130,7 +130,7 @@ class _PathCV(BaseEstimator):
         """The refit on all data: with solver="mlopt" on a squared-loss model, the same batched solve
         as the CV paths (a one-value path, :mod:`mlopt.structured.batched_path`); else ``final.fit``."""
         if self._is_regressor() and isinstance(final.solver, str) and final.solver.lower() == "mlopt" \
-                and set(final.solver_options or {}) <= _BATCHED_OPTIONS:
+                and set(final.solver_options or {}) <= BATCHED_SETTINGS:
             objective = final._objective(X, target, sample_weight)
             if structured_supported(objective) and batched_applicable(objective):
                 path = _path(final, X, target, sample_weight, self._param, [best])

@@ -83,11 +83,6 @@ class BlockMatrix:
     def x_sparse(self) -> bool:
         return sp.issparse(self.X)
 
-    @property
-    def nnz(self) -> int:
-        nx = self.X.nnz if self.x_sparse else self.X.size
-        return self.rest.nnz + len(self.terms) * nx
-
     def all_finite(self) -> bool:
         xd = self.X.data if self.x_sparse else self.X
         return bool(np.all(np.isfinite(self.rest.data)) and np.all(np.isfinite(xd))

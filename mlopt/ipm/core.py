@@ -57,7 +57,7 @@ class IPMCore:
         self.dev = dev
         f64 = dict(dtype=torch.float64, device=dev)
         kkt_problem = make_kkt_problem(data.P, data.A, dev)
-        self.P, self.A, self.At = kkt_problem.P, kkt_problem.A, kkt_problem.At
+        self.P = kkt_problem.P
         self.q, self.b = torch.as_tensor(data.q, **f64), torch.as_tensor(data.b, **f64)
         self.P_is_zero = data.P.nnz == 0 or not np.any(data.P.data)
         self.eq = (torch.as_tensor(eq.d, **f64), torch.as_tensor(eq.e, **f64), eq.c)

@@ -117,14 +117,13 @@ class _BlockInfNorms:
         self.shape = A.shape
         self.rest = _ScaledInfNorms(rest)
         self.terms = A.terms
-        if A.x_sparse:
-            self.xnorms = _ScaledInfNorms(sp.csc_matrix(A.X))
-        else:
+        self.xnorms = _ScaledInfNorms(sp.csc_matrix(A.X)) if A.x_sparse else None
+        if not A.x_sparse:
             self.absX = np.abs(A.X)
             self.buf = np.empty_like(self.absX)
 
     def _x_cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        if hasattr(self, "xnorms"):
+        if self.xnorms is not None:
             return self.xnorms.cols(left, right)
         if self.absX.shape[0] == 0:
             return np.zeros(self.absX.shape[1])
@@ -132,7 +131,7 @@ class _BlockInfNorms:
         return self.buf.max(axis=0) * right
 
     def _x_rows(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        if hasattr(self, "xnorms"):
+        if self.xnorms is not None:
             return self.xnorms.rows(left, right)
         if self.absX.shape[1] == 0:
             return np.zeros(self.absX.shape[0])

@@ -135,15 +135,15 @@ class SparseOperator:
 
 
 class BlockOperator:
-    """Products with a :class:`~mlopt.ipm.block_matrix.BlockMatrix` A (or Aᵀ, ``transpose``) on torch
-    vectors: the sparse part as a :class:`SparseOperator`, then one GEMV with X per data term
-    (X zero-copy on CPU; sparse X stays CSR, scipy on CPU and torch on CUDA)."""
+    """Products with a :class:`~mlopt.ipm.block_matrix.BlockMatrix` A on torch vectors (Aᵀ:
+    :meth:`transposed`): the sparse part as a :class:`SparseOperator`, then one GEMV with X per
+    data term (X zero-copy on CPU; sparse X stays CSR, scipy on CPU and torch on CUDA)."""
 
-    def __init__(self, A: BlockMatrix, device: torch.device, transpose: bool = False) -> None:
+    def __init__(self, A: BlockMatrix, device: torch.device) -> None:
         self.device = torch.device(device)
-        self.transpose = transpose
-        self.shape = A.shape[::-1] if transpose else A.shape
-        self.rest = SparseOperator(A.rest.T if transpose else A.rest, self.device)
+        self.transpose = False
+        self.shape = A.shape
+        self.rest = SparseOperator(A.rest, self.device)
         long = dict(dtype=torch.long, device=self.device)
         f64 = dict(dtype=torch.float64, device=self.device)
         self.terms = [(torch.as_tensor(t.rows, **long), torch.as_tensor(t.cols, **long),
@@ -176,17 +176,13 @@ class BlockOperator:
         return out
 
 
-def make_operator(M, device: torch.device, transpose: bool = False):
-    """A product operator for M (or Mᵀ): :class:`BlockOperator` for a BlockMatrix, else :class:`SparseOperator`."""
-    if isinstance(M, BlockMatrix):
-        return BlockOperator(M, device, transpose)
-    return SparseOperator(M.T if transpose else M, device)
-
-
 def operator_pair(M, device: torch.device):
-    """(operator of M, operator of Mᵀ); for a BlockMatrix both share one device copy of X."""
-    op = make_operator(M, device)
-    return op, (op.transposed() if isinstance(op, BlockOperator) else make_operator(M, device, transpose=True))
+    """(operator of M, operator of Mᵀ): :class:`BlockOperator`s for a BlockMatrix (sharing one device
+    copy of X), else :class:`SparseOperator`s."""
+    if isinstance(M, BlockMatrix):
+        op = BlockOperator(M, device)
+        return op, op.transposed()
+    return SparseOperator(M, device), SparseOperator(M.T, device)
 
 
 def sparse_to_torch(M: sp.spmatrix, device: torch.device) -> torch.Tensor:

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from mlopt.ipm.solver import torch_threads
 from mlopt.structured.batched_ipm import MAXIT, STATUS_NAMES, Outputs, scale, solve_members, sync
 from mlopt.objective import Objective, ScaledHuberObjective
 from mlopt.structured.assemble import prepare_data
@@ -34,6 +35,9 @@ __all__ = ["BatchedPathResult", "GramData", "batched_applicable", "fit_path_batc
 
 #: bytes allowed for the (chunk, p, p) stacks (matrix, factor, a temporary) when ``chunk_size=None``
 _CHUNK_BYTES = 1 << 30
+
+#: the IPM settings / solver options this solver understands (callers keep the general IPM for any other)
+BATCHED_SETTINGS = frozenset({"tol", "max_iter", "cpu_threads"})
 @dataclass
 class GramData:
     """Shared data of the batch: f(θ) = ½θᵀGθ − gᵀθ + constant, θ = [w (d); β (if fit_intercept)]."""
@@ -288,17 +292,12 @@ def fit_path_batched(objective_or_gram: Union[Objective, GramProblem, GramData],
     p = data.n_params
     chunk = int(chunk_size) if chunk_size is not None else max(1, _CHUNK_BYTES // (24 * p * p))
     out = Outputs(a.size, p)
-    threads = torch.get_num_threads()
-    if cpu_threads is not None and dev.type == "cpu":
-        torch.set_num_threads(int(cpu_threads))
-    try:
+    with torch_threads(int(cpu_threads) if cpu_threads is not None and dev.type == "cpu" else None):
         scaled = scale(data)
         for start in range(0, a.size, chunk):
             sl = slice(start, min(start + chunk, a.size))
             solve_members(scaled, data, lam1[sl], lam2[sl], pos, tol, int(max_iter), out, sl)
         sync(dev)
-    finally:
-        torch.set_num_threads(threads)
     solve_time = time.perf_counter() - t1
 
     theta = out.theta * scaled.delta.cpu().numpy()[None, :]

@@ -24,7 +24,7 @@ import math
 
 import torch
 
-from .base import ConeGroup, ScalingBlock
+from .base import ConeGroup, ScalingBlock, block_matvec_cf
 from .exp_barrier import (dual_barrier, dual_feasible, dual_grad_hess,  # noqa: F401
                           dual_hess_inv_quad, dual_hess_solve,
                           dual_third_order, primal_barrier, primal_feasible, primal_grad,
@@ -51,11 +51,6 @@ def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """aᵢ × bᵢ for component-first (3, k) tensors (written out: torch's cross and norms
     along a leading dimension of size 3 are slow kernels)."""
     return torch.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
-
-
-def _matvec(H: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Hᵢvᵢ for component-first H (3, 3, k) and v (3, k)."""
-    return (H * v[None, :, :]).sum(1)
 
 
 class ExponentialGroup(ConeGroup):
@@ -116,7 +111,7 @@ class ExponentialGroup(ConeGroup):
         dz = z + mu_c * zt
         dot_dsdz = (ds * dz).sum(0)
         de1 = mu_c * mut - 1
-        de2 = (zt * _matvec(self.H_dual, zt)).sum(0) - 3 * mut * mut
+        de2 = (zt * block_matvec_cf(self.H_dual, zt)).sum(0) - 3 * mut * mut
         ok = (de1.abs() > math.sqrt(_EPS)) & (de2.abs() > _EPS) & (dot_sz > 0) & (dot_dsdz > 0)
         # t = μ‖H − st stᵀ/3 − tmp tmpᵀ/de2‖_F (Dahl–Andersen) subtracts the rank-2 part of
         # H = ∇²f*(z) on span{Hz, Hz̃}; what is left is rank one, c cᵀ/(cᵀH⁻¹c) with c = z × z̃,
@@ -141,7 +136,7 @@ class ExponentialGroup(ConeGroup):
         return ScalingBlock("dense", self.idx.T, self.Hs.permute(2, 0, 1))
 
     def mul_H(self, v):
-        return _matvec(self.Hs, v)
+        return block_matvec_cf(self.Hs, v)
 
     def affine_ds(self, s, z):
         return s.clone()

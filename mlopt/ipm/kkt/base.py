@@ -38,7 +38,7 @@ import torch
 from ..block_matrix import BlockMatrix
 from ..problem import SparseOperator, operator_pair
 from ..cones import ScalingBlock
-from ..cones.base import gather, scatter_
+from ..cones.base import block_matvec_cf, gather, scatter_
 
 
 @dataclass
@@ -104,7 +104,7 @@ def apply_blocks(blocks: List[ScalingBlock], v: torch.Tensor) -> torch.Tensor:
             Hc = blk.H.permute(1, 2, 0)  # (d, d, k)
             if Hc.is_contiguous():  # component-first storage (exp cones): vectorised over k
                 rows = blk.rows.T
-                scatter_(out, rows, (Hc * gather(v, rows)[None, :, :]).sum(1))
+                scatter_(out, rows, block_matvec_cf(Hc, gather(v, rows)))
             else:
                 scatter_(out, blk.rows, torch.einsum("kij,kj->ki", blk.H, gather(v, blk.rows)))
     return out

@@ -98,6 +98,7 @@ class CouplingMatrix:
     def __init__(self, sub, device: torch.device) -> None:
         """``sub``: the block as a scipy sparse matrix or a dense (n·c, |G_c|) array."""
         self.shape = sub.shape
+        self._rows_buf = None  # dense B of scaled_rows, allocated once
         if sp.issparse(sub):
             self.sparse = self.stays_sparse(sub.nnz, sub.shape, device)
         else:
@@ -135,7 +136,7 @@ class CouplingMatrix:
         """
         if self.sparse:
             return sp.diags(w.numpy()) @ self.csr
-        if getattr(self, "_rows_buf", None) is None:
+        if self._rows_buf is None:
             self._rows_buf = torch.empty_like(self.dense)
         return torch.mul(w[:, None], self.dense, out=self._rows_buf)
 

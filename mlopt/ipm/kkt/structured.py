@@ -175,8 +175,6 @@ class StructuredKKTSolver(KKTSolver):
 
         # ---- index maps: x/z vectors <-> (per-sample, global) pieces
         self.gcols = torch.as_tensor(st.global_cols, dtype=torch.long, device=dev)
-        self.lcols = torch.as_tensor(st.local_cols, dtype=torch.long, device=dev)
-        self.srows = torch.as_tensor(st.sample_rows, dtype=torch.long, device=dev)
         self.grows = torch.as_tensor(st.global_rows, dtype=torch.long, device=dev)
         self._block_maps = self._map_blocks(blocks, row_owner, row_pos, grow_pos)
         self._plan_factorization(Kperm)
@@ -309,7 +307,6 @@ class StructuredKKTSolver(KKTSolver):
         pos = np.full((nb, nb), -1, dtype=np.int64)
         pos[li, lj] = np.arange(li.size)
         pos[lj, li] = np.arange(li.size)
-        self.pos = pos
         self.Kc_stat = torch.as_tensor(np.ascontiguousarray(Kperm[:, li, lj].T), dtype=torch.float64,
                                        device=dev)  # (nnz, n)
         self.dpos = torch.as_tensor(pos[np.arange(nb), np.arange(nb)], **lng)
