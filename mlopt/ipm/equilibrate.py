@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
 from .block_matrix import BlockMatrix
 from .cones import ExponentialCone, SecondOrderCone
@@ -109,7 +110,8 @@ class _ScaledInfNorms:
 class _BlockInfNorms:
     """∞-norms of diag(left)·|A|·diag(right) for a :class:`BlockMatrix` A: the sparse part by
     :class:`_ScaledInfNorms`, each data term diag(ρ)Xdiag(κ) from |X| directly (dense: one
-    broadcast multiply and a max per pass into a preallocated buffer; sparse X: O(nnz))."""
+    broadcast multiply and a max per pass into a preallocated buffer, as multithreaded torch ops
+    on CPU tensors that share numpy's memory; sparse X: O(nnz))."""
 
     def __init__(self, A: BlockMatrix) -> None:
         rest = A.rest.copy()
@@ -119,24 +121,24 @@ class _BlockInfNorms:
         self.terms = A.terms
         self.xnorms = _ScaledInfNorms(sp.csc_matrix(A.X)) if A.x_sparse else None
         if not A.x_sparse:
-            self.absX = np.abs(A.X)
-            self.buf = np.empty_like(self.absX)
+            self.absX = torch.from_numpy(np.abs(np.asarray(A.X, dtype=np.float64)))  # a fresh, writable copy
+            self.buf = torch.empty_like(self.absX)
 
     def _x_cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         if self.xnorms is not None:
             return self.xnorms.cols(left, right)
         if self.absX.shape[0] == 0:
             return np.zeros(self.absX.shape[1])
-        np.multiply(self.absX, left[:, None], out=self.buf)
-        return self.buf.max(axis=0) * right
+        torch.mul(self.absX, torch.from_numpy(left)[:, None], out=self.buf)
+        return self.buf.amax(dim=0).numpy() * right
 
     def _x_rows(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         if self.xnorms is not None:
             return self.xnorms.rows(left, right)
         if self.absX.shape[1] == 0:
             return np.zeros(self.absX.shape[0])
-        np.multiply(self.absX, right[None, :], out=self.buf)
-        return self.buf.max(axis=1) * left
+        torch.mul(self.absX, torch.from_numpy(right)[None, :], out=self.buf)
+        return self.buf.amax(dim=1).numpy() * left
 
     def cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         return self._with_terms(self.rest.cols(left, right), left, right, self._x_cols, "cols")

@@ -54,29 +54,31 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
         raise TypeError("settings must be an IPMSettings instance")
     resolve_kkt_solver(settings.kkt_solver, settings.device)  # validate early
     data = validate_problem(P, q, A, b, cones)
-    if settings.equilibrate_enable:
-        scaled, eq = ruiz(data, settings.equilibrate_max_iter, settings.equilibrate_min_scaling,
-                          settings.equilibrate_max_scaling, settings.equilibrate_tol)
-    else:
-        scaled, eq = no_equilibration(data)
-    with torch_threads(settings.cpu_threads):
+    with torch_compute(settings.cpu_threads):
+        if settings.equilibrate_enable:
+            scaled, eq = ruiz(data, settings.equilibrate_max_iter, settings.equilibrate_min_scaling,
+                              settings.equilibrate_max_scaling, settings.equilibrate_tol)
+        else:
+            scaled, eq = no_equilibration(data)
         core = IPMCore(scaled, eq, settings, t_start)
         status, v, info, iters = core.run()
     return _build_result(data, eq, core, status, v, info, iters, t_start)
 
 
 @contextmanager
-def torch_threads(n: Optional[int]):
-    """Run with torch's intra-op thread count set to ``n`` (None: leave it), then restore it."""
-    if n is None:
-        yield
-        return
+def torch_compute(n: Optional[int]):
+    """Run torch work without autograd (``torch.inference_mode``: the solvers never differentiate,
+    and skipping the autograd bookkeeping makes every small op cheaper) and with torch's intra-op
+    thread count set to ``n`` (None: leave it), restored afterwards."""
     previous = torch.get_num_threads()
-    torch.set_num_threads(n)
+    if n is not None:
+        torch.set_num_threads(n)
     try:
-        yield
+        with torch.inference_mode():
+            yield
     finally:
-        torch.set_num_threads(previous)
+        if n is not None:
+            torch.set_num_threads(previous)
 
 
 def _build_result(data, eq, core, status, v, info, iters, t_start) -> IPMResult:

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from mlopt.ipm.solver import torch_threads
+from mlopt.ipm.solver import torch_compute
 from mlopt.structured.batched_ipm import MAXIT, STATUS_NAMES, Outputs, scale, solve_members, sync
 from mlopt.objective import Objective, ScaledHuberObjective
 from mlopt.structured.assemble import prepare_data
@@ -292,7 +292,7 @@ def fit_path_batched(objective_or_gram: Union[Objective, GramProblem, GramData],
     p = data.n_params
     chunk = int(chunk_size) if chunk_size is not None else max(1, _CHUNK_BYTES // (24 * p * p))
     out = Outputs(a.size, p)
-    with torch_threads(int(cpu_threads) if cpu_threads is not None and dev.type == "cpu" else None):
+    with torch_compute(int(cpu_threads) if cpu_threads is not None and dev.type == "cpu" else None):
         scaled = scale(data)
         for start in range(0, a.size, chunk):
             sl = slice(start, min(start + chunk, a.size))

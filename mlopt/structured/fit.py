@@ -11,7 +11,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from mlopt.ipm import IPMSettings, solve
-from mlopt.ipm.solver import torch_threads
+from mlopt.ipm.solver import torch_compute
 from mlopt.ipm.kkt import DenseColumns
 from mlopt.objective import Objective
 from mlopt.structured.assemble import assemble
@@ -127,7 +127,7 @@ def _fit_batched(objective: Objective, device: str, ipm_settings: Dict[str, Any]
 def _fit_kernel_ridge(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
     """Ridge with d > n: one n×n Cholesky (:func:`~mlopt.structured.gram.solve_kernel_ridge`)."""
     t0 = time.perf_counter()
-    with torch_threads(ipm_settings.get("cpu_threads", 1)):
+    with torch_compute(ipm_settings.get("cpu_threads", 1)):
         coef, intercept, res = solve_kernel_ridge(objective, device)
     value = objective.value(coef, intercept)
     info = _closed_form_info(value, value, res, t0, t0, 0.0,
@@ -160,7 +160,7 @@ def _fit_gram(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
     t1 = time.perf_counter()
     # one torch thread, as in the IPM: numpy's BLAS pool (which just formed ΦᵀSΦ) and torch's
     # OpenMP pool otherwise contend for the cores (a 51×51 Cholesky took ms instead of µs)
-    with torch_threads(ipm_settings.get("cpu_threads", 1)):
+    with torch_compute(ipm_settings.get("cpu_threads", 1)):
         theta, res = solve_linear(problem.P, problem.q, device)
     coef, intercept = problem.unpack(theta)
     pobj = 0.5 * float(theta @ (problem.P @ theta)) + float(problem.q @ theta) + problem.constant
