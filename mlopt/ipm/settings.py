@@ -57,6 +57,7 @@ class IPMSettings:
     static_regularization_proportional: float = 2.220446049250313e-16 ** 2  #: ε += this·max|diag|
     dynamic_regularization_enable: bool = True  #: bump ε when a factorisation breaks down
     dynamic_regularization_delta: float = 2e-7  #: size of a dynamic pivot bump
+    dynamic_regularization_eps: float = 1e-13  #: a pivot with sign·d ≤ this is bumped to sign·delta
     iterative_refinement_enable: bool = True  #: refine KKT solves against the exact matrix
     iterative_refinement_reltol: float = 1e-13  #: stop refinement at this relative residual
     iterative_refinement_abstol: float = 1e-12  #: stop refinement at this absolute residual
@@ -73,7 +74,8 @@ class IPMSettings:
             if f.type == "bool" and not isinstance(v, bool):
                 raise TypeError(f"setting {f.name!r} must be True or False, got {v!r}")
         for name in ("tol_gap_abs", "tol_gap_rel", "tol_feas", "tol_infeas_abs", "tol_infeas_rel",
-                     "tol_ktratio", "static_regularization_constant"):
+                     "tol_ktratio", "static_regularization_constant", "dynamic_regularization_delta",
+                     "dynamic_regularization_eps"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"setting {name!r} must be > 0, got {getattr(self, name)!r}")
         if not 0 < self.max_step_fraction < 1:

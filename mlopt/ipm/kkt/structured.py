@@ -167,6 +167,7 @@ class StructuredKKTSolver(KKTSolver):
         sign = np.where(order < ell, 1.0, -1.0)
         self.sign = torch.as_tensor(sign[:, None], **f64)
         self.sign_y = self.sign[: self.ny, 0]
+        self.sign_list = sign[: self.ny].tolist()
         # gather index of the block unknowns in the stacked vector [x; z], shape (nb, n)
         nat = np.concatenate([st.local_cols, N + st.sample_rows], axis=1)  # (n, nb) natural order
         self.idx = torch.as_tensor(np.ascontiguousarray(nat[:, order].T), dtype=torch.long, device=dev)
@@ -368,8 +369,13 @@ class StructuredKKTSolver(KKTSolver):
         # ---- LDLᵀ of the first ny unknowns of every sample block (no pivoting: quasi-definite)
         piv = torch.empty(ny, n, **f64)
         Ls = []
+        dyn = self.settings.dynamic_regularization_enable
+        dyn_eps, dyn_delta = self.settings.dynamic_regularization_eps, self.settings.dynamic_regularization_delta
         for k, (rows, lidx, ii, jj, tgt) in enumerate(self.steps):
-            d = Kc[self.dpos_list[k]]
+            d = Kc[self.dpos_list[k]]  # a view: a bump below lands in Kc
+            if dyn:  # dynamic regularization (as QDLDL in Clarabel): a pivot of the wrong sign or ~0 → ±δ
+                sk = self.sign_list[k]
+                d.masked_fill_(d * sk <= dyn_eps, sk * dyn_delta)
             piv[k] = d
             if lidx.numel():
                 col = Kc.index_select(0, lidx)
@@ -383,6 +389,8 @@ class StructuredKKTSolver(KKTSolver):
         if not bool((piv * self.sign_y[:, None] > 0).all()):
             return False
         Sc = Kc.index_select(0, self.sc_idx).view(c, c, n)  # = −Dᵢ⁻¹, negative definite
+        if dyn and c == 1:  # the last pivot of each block (a coupling z, sign −1) likewise
+            Sc.masked_fill_(Sc >= -dyn_eps, -dyn_delta)
         # ---- S0 = P_GG + εI + A_gᵀ H_g⁻¹ A_g as a sparse (coalesced COO) |G|×|G| tensor
         idx, val = [self.PGG.index], [self.PGG.values]
         if eps_all:
