@@ -55,15 +55,15 @@ def sklearn_fit(model: str, X, y):
     return sksvm.SVC(kernel="linear", C=1.0, tol=1e-8).fit(X, y), "SVC(linear, tol=1e-8)"
 
 
-def run_cell(model: str, data: str, method: str) -> dict:
-    X, y = make_data(model, data)
-    if method == "mlopt-structured-cuda":  # the CUDA context is set up outside the timed region
-        import torch
+#: a cell whose first (cold) run takes less than this is run again: its time is then the median of
+#: up to WARM_RUNS further (warm) runs, within WARM_BUDGET seconds; slower cells are timed once, cold
+REPEAT_UNDER = 2.0
+WARM_RUNS = 5
+WARM_BUDGET = 6.0
 
-        torch.zeros(1, device="cuda")
-        torch.cuda.synchronize()
-    est = MODELS[model]()
-    objective = est.get_objective(X, y)
+
+def fit_once(model: str, method: str, X, y, objective):
+    """One timed fit: (seconds, coef, intercept, iterations, solver gap, status, label, warnings)."""
     label = method
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -86,6 +86,25 @@ def run_cell(model: str, data: str, method: str) -> dict:
     if fitted is not None:
         coef = np.ravel(fitted.coef_)
         intercept = float(np.ravel(fitted.intercept_)[0]) if np.ndim(fitted.intercept_) else float(fitted.intercept_)
+    return wall, coef, intercept, iterations, gap, status, label, caught
+
+
+def run_cell(model: str, data: str, method: str) -> dict:
+    X, y = make_data(model, data)
+    if method == "mlopt-structured-cuda":  # the CUDA context is set up outside the timed region
+        import torch
+
+        torch.zeros(1, device="cuda")
+        torch.cuda.synchronize()
+    est = MODELS[model]()
+    objective = est.get_objective(X, y)
+    cold, coef, intercept, iterations, gap, status, label, caught = fit_once(model, method, X, y, objective)
+    warm = []
+    if cold < REPEAT_UNDER:
+        t_end = time.perf_counter() + WARM_BUDGET
+        while len(warm) < WARM_RUNS and time.perf_counter() + (warm[-1] if warm else cold) < t_end:
+            warm.append(fit_once(model, method, X, y, objective)[0])
+    wall = float(np.median(warm)) if warm else cold
     value = objective.value(np.ravel(coef), intercept)
     try:
         from mlopt.certificates import certificate
@@ -96,7 +115,7 @@ def run_cell(model: str, data: str, method: str) -> dict:
         certified_gap = f"n/a ({type(exc).__name__})"
     return {
         "model": model, "data": data, "method": method, "label": label, "n": X.shape[0], "d": X.shape[1],
-        "time": wall, "status": None if status is None else str(getattr(status, "value", status)),
+        "time": wall, "cold_time": cold, "warm_runs": len(warm), "status": None if status is None else str(getattr(status, "value", status)),
         "iterations": None if iterations is None else int(np.max(iterations)),
         "objective": value, "solver_gap": gap, "certified_gap": certified_gap,
         "warnings": sorted({str(w.message)[:80] for w in caught if "inaccurate" in str(w.message) or "converge" in str(w.message).lower()}),
