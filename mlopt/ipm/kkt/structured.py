@@ -57,6 +57,8 @@ class StructuredKKTSolver(KKTSolver):
     """Schur complement on the global variables; per-sample blocks eliminated in batch."""
 
     name = "structured"
+    #: dynamic regularization of the per-sample pivots (see :meth:`_factor`)
+    dynamic_pivots = True
 
     def __init__(self, problem: KKTProblem, blocks: List[ScalingBlock], settings) -> None:
         super().__init__(problem, blocks, settings)
@@ -369,7 +371,7 @@ class StructuredKKTSolver(KKTSolver):
         # ---- LDLᵀ of the first ny unknowns of every sample block (no pivoting: quasi-definite)
         piv = torch.empty(ny, n, **f64)
         Ls = []
-        dyn = self.settings.dynamic_regularization_enable
+        dyn = self.dynamic_pivots and self.settings.dynamic_regularization_enable
         dyn_eps, dyn_delta = self.settings.dynamic_regularization_eps, self.settings.dynamic_regularization_delta
         for k, (rows, lidx, ii, jj, tgt) in enumerate(self.steps):
             d = Kc[self.dpos_list[k]]  # a view: a bump below lands in Kc
