@@ -35,16 +35,22 @@ _EPS = 2.220446049250313e-16
 
 
 def backtrack(x, dx, alpha_max, step, alpha_min, feasible) -> float:
-    """Per-cone backtracking α ← step·α until x + α dx is interior; returns the min."""
-    alpha = torch.full((x.shape[1],), float(alpha_max), dtype=x.dtype, device=x.device)
+    """Largest α on the grid α_max·stepᵏ with x + α dx interior for every cone (0 below α_min).
+
+    Along a ray from an interior point a cone's interior points form an interval, so a cone
+    interior at α stays interior at every smaller α: after the first test only the cones that
+    failed are tested again, on a shrinking subset."""
+    alpha = float(alpha_max)
     for _ in range(200):
         bad = ~feasible(x + alpha * dx)
         if not bool(bad.any()):
-            break
-        alpha = torch.where(bad, alpha * step, alpha)
-        if float(alpha.min()) < alpha_min:
+            return alpha
+        keep = bad.nonzero()[:, 0]
+        x, dx = x.index_select(1, keep), dx.index_select(1, keep)
+        alpha *= step
+        if alpha < alpha_min:
             return 0.0
-    return float(alpha.min())
+    return alpha
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
