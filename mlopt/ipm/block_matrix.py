@@ -93,7 +93,21 @@ class BlockMatrix:
         """diag(ρ) X diag(κ) of one term (dense ndarray, or CSR for sparse X)."""
         if self.x_sparse:
             return sp.csr_matrix(sp.diags(t.row_scale) @ self.X @ sp.diags(t.col_scale))
-        return (t.row_scale[:, None] * self.X) * t.col_scale[None, :]
+        out = np.zeros(self.X.shape)
+        self.add_term_block(out, t)
+        return out
+
+    def add_term_block(self, out: np.ndarray, t: DataTerm) -> None:
+        """out += diag(ρ) X diag(κ) for a dense X, ``out`` an (n, d) array or view; row block by row
+        block, so no n×d temporary is allocated."""
+        X = self.X
+        step = max(1, (1 << 16) // max(1, X.shape[1]))
+        buf = np.empty((min(step, X.shape[0]), X.shape[1]))
+        for i in range(0, X.shape[0], step):
+            j = min(i + step, X.shape[0])
+            blk = np.multiply(X[i:j], t.row_scale[i:j, None], out=buf[: j - i])
+            blk *= t.col_scale
+            out[i:j] += blk
 
     def tocsc(self) -> sp.csc_matrix:
         """A as one scipy CSC matrix (duplicates summed)."""

@@ -38,6 +38,8 @@ _CHUNK_BYTES = 1 << 30
 
 #: the IPM settings / solver options this solver understands (callers keep the general IPM for any other)
 BATCHED_SETTINGS = frozenset({"tol", "max_iter", "cpu_threads"})
+
+
 @dataclass
 class GramData:
     """Shared data of the batch: f(θ) = ½θᵀGθ − gᵀθ + constant, θ = [w (d); β (if fit_intercept)]."""

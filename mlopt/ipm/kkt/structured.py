@@ -227,7 +227,7 @@ class StructuredKKTSolver(KKTSolver):
             sel = cols >= 0  # untouched (all-zero) columns are left out of A_c
             # += : terms may overlap (A = S + Σ terms, as in BlockMatrix.tocsc); a term's columns are distinct
             if sel.all() and cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
-                _add_scaled(out[:, k, int(cols[0]): int(cols[0]) + cols.size], blockA.X, t)
+                blockA.add_term_block(out[:, k, int(cols[0]): int(cols[0]) + cols.size], t)
             else:
                 out[:, k, cols[sel]] += blockA.term_block(t)[:, sel]
         out = out.reshape(n * c, nGc)
@@ -605,14 +605,3 @@ class _SparseBlock:
         dev = self.values.device
         t = lambda a, dt=torch.long: torch.as_tensor(a, dtype=dt, device=dev)  # noqa: E731
         return t(r[e1]), t(np.stack([c[e1], c[e2]])), t(v[e1] * v[e2], torch.float64)
-
-
-def _add_scaled(view: np.ndarray, X: np.ndarray, t) -> None:
-    """view += diag(ρ) X diag(κ) for a dense X, one row block at a time (no n×d temporaries)."""
-    step = max(1, (1 << 16) // max(1, X.shape[1]))
-    buf = np.empty((min(step, X.shape[0]), X.shape[1]))
-    for i in range(0, X.shape[0], step):
-        j = min(i + step, X.shape[0])
-        blk = np.multiply(X[i:j], t.row_scale[i:j, None], out=buf[: j - i])
-        blk *= t.col_scale
-        view[i:j] += blk
