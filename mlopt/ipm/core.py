@@ -281,9 +281,10 @@ def dot(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def _finite(step: Iterate) -> bool:
-    return (math.isfinite(step.tau) and math.isfinite(step.kappa)
-            and bool(torch.isfinite(step.x).all()) and bool(torch.isfinite(step.z).all())
-            and bool(torch.isfinite(step.s).all()))
+    """All entries of the step finite: a sum is finite iff every term is (an inf or NaN entry
+    propagates; an overflowing sum of finite entries also fails, and such a step is no use either)."""
+    total = step.x.sum() + step.z.sum() + step.s.sum()
+    return math.isfinite(step.tau) and math.isfinite(step.kappa) and math.isfinite(float(total))
 
 
 def print_header(core: IPMCore) -> None:

@@ -193,3 +193,35 @@ def test_primal_dual_scaling_accurate_near_boundary():
         ax = ax / mp.norm(ax)
         Hs = S * S.T / dot + dS * dS.T / (dS.T * dZ)[0] + t * ax * ax.T
         assert _rel(Hs_rows[k].numpy().ravel(), _np(Hs)) < 1e-5
+
+
+def test_scaling_products_through_the_factor_keep_the_small_eigenvalue():
+    """H = WᵀW near the boundary has cond ~1e16: rounded to float64, H has lost its smallest eigenvalue,
+    so the energy vᵀHv along that eigenvector is wrong by O(1) when taken with the rounded H, while
+    vᵀWᵀ(Wv) through the factor (``mul_H``) keeps ~1e-10 relative accuracy."""
+    from mlopt.ipm.cones.base import block_matvec_cf
+    from mlopt.ipm.cones.exp_barrier import factor_gram
+
+    s, z = _near_boundary()
+    z = -0.999 * primal_grad(s) * 1e-8
+    z = z + 1e-3 * z.abs().max(1, keepdim=True).values * torch.tensor([[-1e-3, 0.0, 2e-3]], dtype=f64)
+    grp = ExponentialGroup(torch.arange(3 * s.shape[0]).reshape(-1, 3))
+    assert grp.update_scaling(s.T, z.T, 1e-8, False)
+    assert torch.equal(grp.Hs, factor_gram(grp.W))  # the H handed to factorising backends is WᵀW
+    W = grp.W.permute(2, 0, 1)  # (k, 4, 3)
+    k = s.shape[0]
+    v = torch.zeros(3, k, dtype=f64)
+    energy, ratio = np.zeros(k), np.zeros(k)
+    for i in range(k):
+        Wm = mp.matrix(W[i].tolist())
+        H = Wm.T * Wm  # exact: float64 inputs, 60 digits
+        evals, evecs = mp.eigsy(H)
+        v[:, i] = torch.tensor([float(evecs[j, 0]) for j in range(3)], dtype=f64)  # smallest eigenvalue
+        vm = mp.matrix([mp.mpf(float(t)) for t in v[:, i]])
+        energy[i] = float((vm.T * H * vm)[0])
+        ratio[i] = float(evals[0] / evals[2])
+    by_factor = (v * grp.mul_H(v)).sum(0).numpy()
+    by_rounded_H = (v * block_matvec_cf(grp.Hs, v)).sum(0).numpy()
+    assert ratio.max() < 1e-12  # the blocks are that ill-conditioned
+    assert np.max(np.abs(by_factor - energy) / energy) < 1e-8
+    assert np.max(np.abs(by_rounded_H - energy) / energy) > 1e-2  # what the rounded H would give

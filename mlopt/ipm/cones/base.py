@@ -29,6 +29,12 @@ def block_matvec_cf(H: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return (H * v[None, :, :]).sum(1)
 
 
+def factor_matvec_cf(W: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """WᵢᵀWᵢvᵢ for component-first factors W (r, d, k) and v (d, k): H v without forming H, so a
+    direction H nearly annihilates keeps its relative accuracy (H = WᵀW has cond(W)²)."""
+    return (W * (W * v[None, :, :]).sum(1)[:, None, :]).sum(0)
+
+
 @dataclass
 class ScalingBlock:
     """One batch of diagonal blocks of the scaling matrix H = WᵀW.
@@ -37,11 +43,15 @@ class ScalingBlock:
             or "dense" (``H`` has shape (k, d, d), one symmetric block per cone).
     rows  : LongTensor of row indices into s/z, shape (n,) or (k, d).
     H     : the block values (None for "zero").
+    W     : optional factor of a dense block, H = WᵀW per cone, stored component-first with shape
+            (r, d, k).  H itself is then WᵀW rounded; products Wᵀ(Wv) keep the small
+            eigenvalues that rounding H loses (exp cones: cond H reaches 1e17).
     """
 
     kind: str
     rows: torch.Tensor
     H: torch.Tensor | None
+    W: torch.Tensor | None = None
 
 
 class ConeGroup:

@@ -81,19 +81,33 @@ def _dual_parts(z: torch.Tensor):
     return u, w, l, r
 
 
-def dual_grad_hess(z: torch.Tensor):
-    """∇f*(z) (3, k) and ∇²f*(z) (3, 3, k), the latter assembled as a sum of PSD terms."""
+def dual_grad_factor(z: torch.Tensor):
+    """∇f*(z) (3, k) and a factor W (4, 3, k) with ∇²f*(z) = WᵀW: its rows are the four PSD
+    terms, g/r, a/√(−ur), e_u/|u| and e_w/w (component-first, like every tensor here)."""
     u, w, l, r = _dual_parts(z)
     uw = u / w
     gr = torch.stack([-l / r, 1 / r, -uw / r])  # ∇r / r
     grad = -gr
     grad[0] -= 1 / u
     grad[2] -= 1 / w
-    a = torch.stack([torch.ones_like(u), torch.zeros_like(u), -uw])
-    H = gr[:, None, :] * gr[None, :, :] + a[:, None, :] * (a / (-u * r))[None, :, :]
-    H[0, 0] += 1 / (u * u)
-    H[2, 2] += 1 / (w * w)
-    return grad, H
+    zero = torch.zeros_like(u)
+    c = (-u * r).rsqrt()
+    W = torch.stack([gr,
+                     torch.stack([c, zero, -uw * c]),
+                     torch.stack([-1 / u, zero, zero]),
+                     torch.stack([zero, zero, 1 / w])])
+    return grad, W
+
+
+def factor_gram(W: torch.Tensor) -> torch.Tensor:
+    """WᵀW for component-first factors W (r, d, k): the (d, d, k) blocks Σ_rows w wᵀ."""
+    return (W[:, :, None, :] * W[:, None, :, :]).sum(0)
+
+
+def dual_grad_hess(z: torch.Tensor):
+    """∇f*(z) (3, k) and ∇²f*(z) (3, 3, k), the latter assembled as a sum of PSD terms."""
+    grad, W = dual_grad_factor(z)
+    return grad, factor_gram(W)
 
 
 def dual_hess_solve(z: torch.Tensor, p: torch.Tensor):
