@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .cones import CompositeCone
+from .cones.base import LineSearch
 from .info import Info, Residuals, check_convergence, insufficient_progress, measure
 from .kkt import Regularization, make_kkt_solver
 from .kkt import kkt_problem as make_kkt_problem
@@ -75,6 +76,8 @@ class IPMCore:
         self.kkt = make_kkt_solver(settings.kkt_solver, kkt_problem,
                                    self.cones.scaling_blocks(), settings)
         self.nu = self.cones.degree + 1
+        self.line_search = LineSearch(settings.linesearch_backtrack_step, settings.linesearch_bisections,
+                                      settings.linesearch_boundary_fraction)
         self.timers = {"kkt_update": 0.0, "kkt_solve": 0.0, "cones": 0.0}
         self.history: list = []
 
@@ -144,8 +147,7 @@ class IPMCore:
         a_tau = -v.tau / d.tau if d.tau < 0 else math.inf
         a_kappa = -v.kappa / d.kappa if d.kappa < 0 else math.inf
         alpha = min(a_tau, a_kappa, 1.0)
-        az, as_ = self.cones.step_length(d.z, d.s, v.z, v.s, alpha,
-                                         self.st.linesearch_backtrack_step,
+        az, as_ = self.cones.step_length(d.z, d.s, v.z, v.s, alpha, self.line_search,
                                          self.st.min_terminate_step_length)
         alpha = min(az, as_)
         if combined:

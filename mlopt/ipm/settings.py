@@ -7,6 +7,10 @@ from typing import Any, Optional
 import torch
 
 
+#: integer settings for which 0 is allowed
+_NONNEGATIVE_INTS = ("linesearch_bisections",)
+
+
 @dataclass
 class IPMSettings:
     """All tunable settings of :func:`mlopt.ipm.solve`, with Clarabel-like defaults."""
@@ -43,6 +47,10 @@ class IPMSettings:
     equilibrate_max_scaling: float = 1e4  #: upper clip of the scaling factors
     # --- step length ------------------------------------------------------
     linesearch_backtrack_step: float = 0.8  #: backtracking factor (exp cones, barrier check)
+    #: exp cones: halvings of the bracket around the cone boundary after the backtracking grid
+    #: (0: Clarabel's grid alone)
+    linesearch_bisections: int = 3
+    linesearch_boundary_fraction: float = 0.95  #: exp cones: fraction of the bisected boundary step taken
     min_switch_step_length: float = 1e-1  #: below this, switch exp-cone scaling to dual
     min_terminate_step_length: float = 1e-4  #: below this, stop (insufficient progress)
     # --- linear algebra ---------------------------------------------------
@@ -69,8 +77,10 @@ class IPMSettings:
             v = getattr(self, f.name)
             if f.type in ("float",) and not isinstance(v, (int, float)):
                 raise TypeError(f"setting {f.name!r} must be a number, got {type(v).__name__}")
-            if f.type == "int" and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                raise ValueError(f"setting {f.name!r} must be a positive integer, got {v!r}")
+            least = 0 if f.name in _NONNEGATIVE_INTS else 1
+            if f.type == "int" and (not isinstance(v, int) or isinstance(v, bool) or v < least):
+                kind = "an integer >= 0" if least == 0 else "a positive integer"
+                raise ValueError(f"setting {f.name!r} must be {kind}, got {v!r}")
             if f.type == "bool" and not isinstance(v, bool):
                 raise TypeError(f"setting {f.name!r} must be True or False, got {v!r}")
         for name in ("tol_gap_abs", "tol_gap_rel", "tol_feas", "tol_infeas_abs", "tol_infeas_rel",
@@ -82,6 +92,8 @@ class IPMSettings:
             raise ValueError("setting 'max_step_fraction' must lie in (0, 1)")
         if not 0 < self.linesearch_backtrack_step < 1:
             raise ValueError("setting 'linesearch_backtrack_step' must lie in (0, 1)")
+        if not 0 < self.linesearch_boundary_fraction <= 1:
+            raise ValueError("setting 'linesearch_boundary_fraction' must lie in (0, 1]")
         if not self.equilibrate_tol >= 0:
             raise ValueError(f"setting 'equilibrate_tol' must be >= 0, got {self.equilibrate_tol!r}")
         if not self.time_limit > 0:

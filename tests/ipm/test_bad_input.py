@@ -52,6 +52,9 @@ def test_bad_cone_type():
     (dict(verbose="yes"), TypeError, "verbose"),
     (dict(not_a_setting=1), TypeError, "unknown IPM setting"),
     (dict(max_step_fraction=1.5), ValueError, "max_step_fraction"),
+    (dict(linesearch_bisections=-1), ValueError, "linesearch_bisections"),
+    (dict(linesearch_bisections=2.5), ValueError, "linesearch_bisections"),
+    (dict(linesearch_boundary_fraction=0.0), ValueError, "linesearch_boundary_fraction"),
 ])
 def test_bad_settings(kwargs, exc, word):
     with pytest.raises(exc, match=word):

@@ -80,3 +80,28 @@ def test_exp_scaling_maps_z_to_s(dual_only):
         assert torch.allclose(Hzt, dual_grad_hess(z)[0], atol=1e-12)
     else:
         assert torch.allclose(Hs, mu * dual_grad_hess(z)[1])
+
+def test_exp_backtracking_grid_then_bisection_toward_the_boundary():
+    """Cones with interior {α < bᵢ} along the ray: the grid gives the largest α_max·0.8ᵏ below min bᵢ;
+    bisection then brackets min bᵢ to (α/0.8 − α)/2ᵏ and steps boundary_fraction of the way."""
+    from mlopt.ipm.cones.base import LineSearch
+    from mlopt.ipm.cones.exp import backtrack
+
+    bounds = torch.tensor([[0.9, 0.37, 2.0, 0.5]], dtype=torch.float64)  # cone i interior iff α < bᵢ
+    x, dx = torch.zeros(1, 4, dtype=torch.float64), torch.ones(1, 4, dtype=torch.float64)
+    tested = []
+
+    def interior(pts):
+        tested.append(pts.shape[1])
+        return pts[0] < bounds[0, : pts.shape[1]] if pts.shape[1] == 4 else pts[0] < 0.37
+
+    grid = backtrack(x, dx, 1.0, LineSearch(0.8, 0, 0.95), 1e-4, interior)
+    assert grid == pytest.approx(0.8 ** 5)  # 0.32768 < 0.37 < 0.8⁴
+    tested.clear()
+    a = backtrack(x, dx, 1.0, LineSearch(0.8, 3, 0.95), 1e-4, interior)
+    lo, hi = 0.8 ** 5, 0.8 ** 4
+    last = max(lo + j * (hi - lo) / 8 for j in range(8) if lo + j * (hi - lo) / 8 < 0.37)
+    assert a == pytest.approx(0.95 * last)
+    assert 0.37 - (hi - lo) / 8 < last < 0.37  # within one eighth of the bracket of the boundary
+    assert tested[0] == 4 and max(tested[1:]) < 4  # only the failing cones are tested again
+    assert backtrack(x, dx, 0.3, LineSearch(0.8, 3, 0.95), 1e-4, interior) == 0.3  # α_max interior: kept

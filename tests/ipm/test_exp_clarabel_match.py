@@ -1,6 +1,7 @@
 """Exponential-cone iterates against Clarabel (same data, equilibration off in both).
 
-With unit initialisation, no equilibration and the same step rules, mlopt's IPM and
+With unit initialisation, no equilibration and the same step rules (``linesearch_bisections=0``: the
+backtracking grid alone, no bisection toward the boundary), mlopt's IPM and
 Clarabel perform the same arithmetic, so the first iterates (returned as x/τ, z/τ after
 ``max_iter`` iterations) must agree to rounding.  This pins down the step-length rule
 for mixed cones (symmetric cones first, cap 1 − √ε, exp-cone backtracking from the
@@ -53,7 +54,7 @@ def test_first_iterates_match_clarabel(seed: int, k: int) -> None:
     st = clarabel.DefaultSettings()
     st.equilibrate_enable, st.verbose, st.max_iter = False, False, k
     ref = clarabel.DefaultSolver(P, q, A, b, cc, st).solve()
-    res = solve(P, q, A, b, mc, equilibrate_enable=False, max_iter=k)
+    res = solve(P, q, A, b, mc, equilibrate_enable=False, max_iter=k, linesearch_bisections=0)  # Clarabel's grid
     assert res.iterations == k
     np.testing.assert_allclose(res.x, np.array(ref.x), rtol=0, atol=1e-9)
     np.testing.assert_allclose(res.z, np.array(ref.z), rtol=0, atol=1e-9)

@@ -35,6 +35,18 @@ def factor_matvec_cf(W: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return (W * (W * v[None, :, :]).sum(1)[:, None, :]).sum(0)
 
 
+@dataclass(frozen=True)
+class LineSearch:
+    """Step-length rule of the nonsymmetric (exp) cones: the largest α on the grid α_max·stepᵏ keeping
+    the iterate interior; then ``bisections`` halvings of the bracket around the boundary and a step of
+    ``boundary_fraction`` times the last interior point (``bisections=0``: Clarabel's grid alone).
+    Symmetric cones have exact ratio tests and ignore it."""
+
+    step: float = 0.8
+    bisections: int = 3
+    boundary_fraction: float = 0.95
+
+
 @dataclass
 class ScalingBlock:
     """One batch of diagonal blocks of the scaling matrix H = WᵀW.
@@ -110,7 +122,7 @@ class ConeGroup:
         raise NotImplementedError
 
     # --- step length and barrier -------------------------------------------
-    def step_length(self, dz, ds, z, s, alpha_max: float, backtrack: float,
+    def step_length(self, dz, ds, z, s, alpha_max: float, search: LineSearch,
                     alpha_min: float) -> Tuple[float, float]:
         """Largest (αz, αs) ≤ alpha_max keeping z + αz·dz ∈ K*, s + αs·ds ∈ K."""
         raise NotImplementedError

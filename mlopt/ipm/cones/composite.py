@@ -12,7 +12,7 @@ from typing import Callable, List, Sequence, Tuple
 import numpy as np
 import torch
 
-from .base import ConeGroup, ScalingBlock, gather, scatter_
+from .base import ConeGroup, LineSearch, ScalingBlock, gather, scatter_
 from .exp import ExponentialGroup
 from .nonneg import NonnegativeGroup
 from .soc import SecondOrderGroup
@@ -133,7 +133,7 @@ class CompositeCone:
         return self._map(lambda g, a: g.ds_from_dz_offset(a), d)
 
     # --- step length and barrier ------------------------------------------------------
-    def step_length(self, dz, ds, z, s, alpha_max: float, backtrack: float, alpha_min: float):
+    def step_length(self, dz, ds, z, s, alpha_max: float, search: LineSearch, alpha_min: float):
         """Symmetric cones first (exact ratio tests); with exp cones present the step is then
         capped at 1 − √ε and the exp cones backtrack from that common α (Clarabel's order:
         the backtracking grid α·βᵏ starts at the symmetric limit, not at α_max)."""
@@ -141,14 +141,14 @@ class CompositeCone:
         for g in self.groups:
             if g.symmetric:
                 a, b = g.step_length(gather(dz, g.idx), gather(ds, g.idx), gather(z, g.idx),
-                                     gather(s, g.idx), alpha, backtrack, alpha_min)
+                                     gather(s, g.idx), alpha, search, alpha_min)
                 alpha = min(alpha, a, b)
         if not self.symmetric:
             alpha = min(alpha, 1.0 - _SQRT_EPS)
             for g in self.groups:
                 if not g.symmetric:
                     a, b = g.step_length(gather(dz, g.idx), gather(ds, g.idx), gather(z, g.idx),
-                                         gather(s, g.idx), alpha, backtrack, alpha_min)
+                                         gather(s, g.idx), alpha, search, alpha_min)
                     alpha = min(alpha, a, b)
         return alpha, alpha
 

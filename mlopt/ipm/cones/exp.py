@@ -28,7 +28,7 @@ import math
 
 import torch
 
-from .base import ConeGroup, ScalingBlock, factor_matvec_cf
+from .base import ConeGroup, LineSearch, ScalingBlock, factor_matvec_cf
 from .exp_barrier import (dual_barrier, dual_feasible, dual_grad_factor, dual_grad_hess,  # noqa: F401
                           dual_hess_inv_quad, dual_hess_solve, factor_gram,
                           dual_third_order, primal_barrier, primal_feasible, primal_grad,
@@ -38,23 +38,42 @@ _UNIT = (-1.051383945322714, 0.556409619469370, 1.258967884768947)
 _EPS = 2.220446049250313e-16
 
 
-def backtrack(x, dx, alpha_max, step, alpha_min, feasible) -> float:
-    """Largest α on the grid α_max·stepᵏ with x + α dx interior for every cone (0 below α_min).
+def backtrack(x, dx, alpha_max: float, search: LineSearch, alpha_min: float, feasible) -> float:
+    """A step α ≤ α_max with x + α dx interior for every cone (0 below α_min).
 
-    Along a ray from an interior point a cone's interior points form an interval, so a cone
-    interior at α stays interior at every smaller α: after the first test only the cones that
-    failed are tested again, on a shrinking subset."""
+    First the largest α on the grid α_max·stepᵏ (Clarabel's backtracking).  Along a ray from an
+    interior point a cone's interior points form an interval, so a cone interior at α stays interior
+    at every smaller α: after the first test only the cones that failed are tested again, on a
+    shrinking subset.  When the grid point is below α_max, the boundary lies in (α, α/step): that
+    bracket is halved ``search.bisections`` times (on the cones still failing) and the step is
+    ``search.boundary_fraction`` of the last interior point: with the defaults (step 0.8, 3 halvings,
+    0.95) within 0.92–0.95 of the boundary instead of anywhere in 0.8–1 of it (on 88 logistic fits at
+    tol 1e-8/1e-9: 12% fewer iterations, all solved, as with the grid alone)."""
     alpha = float(alpha_max)
     for _ in range(200):
         bad = ~feasible(x + alpha * dx)
         if not bool(bad.any()):
-            return alpha
+            break
         keep = bad.nonzero()[:, 0]
         x, dx = x.index_select(1, keep), dx.index_select(1, keep)
-        alpha *= step
+        alpha *= search.step
         if alpha < alpha_min:
             return 0.0
-    return alpha
+    else:
+        return alpha
+    if alpha == alpha_max or search.bisections == 0:
+        return alpha
+    outside = alpha / search.step  # x, dx now hold the cones that are not interior there
+    for _ in range(search.bisections):
+        mid = 0.5 * (alpha + outside)
+        bad = ~feasible(x + mid * dx)
+        if bool(bad.any()):
+            outside = mid
+            keep = bad.nonzero()[:, 0]
+            x, dx = x.index_select(1, keep), dx.index_select(1, keep)
+        else:
+            alpha = mid
+    return search.boundary_fraction * alpha
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -178,9 +197,9 @@ class ExponentialGroup(ConeGroup):
     def ds_from_dz_offset(self, d):
         return d
 
-    def step_length(self, dz, ds, z, s, alpha_max, backtrack_step, alpha_min):
-        az = backtrack(z, dz, alpha_max, backtrack_step, alpha_min, dual_feasible)
-        as_ = backtrack(s, ds, alpha_max, backtrack_step, alpha_min, primal_feasible)
+    def step_length(self, dz, ds, z, s, alpha_max, search, alpha_min):
+        az = backtrack(z, dz, alpha_max, search, alpha_min, dual_feasible)
+        as_ = backtrack(s, ds, alpha_max, search, alpha_min, primal_feasible)
         return az, as_
 
     def barrier(self, z, s, dz, ds, alpha):

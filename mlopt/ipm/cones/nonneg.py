@@ -62,7 +62,7 @@ class NonnegativeGroup(ConeGroup):
         # Wᵀ(λ \ d) = w·d/λ
         return self.w * d / self.lam
 
-    def step_length(self, dz, ds, z, s, alpha_max, backtrack, alpha_min):
+    def step_length(self, dz, ds, z, s, alpha_max, search, alpha_min):
         return ratio_step(z, dz, alpha_max), ratio_step(s, ds, alpha_max)
 
     def barrier(self, z, s, dz, ds, alpha):

@@ -152,7 +152,7 @@ class SecondOrderGroup(ConeGroup):
     def ds_from_dz_offset(self, d):
         return self.mul_W(inv_circ(self.lam, d))
 
-    def step_length(self, dz, ds, z, s, alpha_max, backtrack, alpha_min):
+    def step_length(self, dz, ds, z, s, alpha_max, search, alpha_min):
         return soc_step(z, dz, alpha_max), soc_step(s, ds, alpha_max)
 
     def barrier(self, z, s, dz, ds, alpha):

@@ -44,7 +44,7 @@ class ZeroGroup(ConeGroup):
     def ds_from_dz_offset(self, d):
         return torch.zeros_like(d)
 
-    def step_length(self, dz, ds, z, s, alpha_max, backtrack, alpha_min):
+    def step_length(self, dz, ds, z, s, alpha_max, search, alpha_min):
         return alpha_max, alpha_max
 
     def barrier(self, z, s, dz, ds, alpha):
