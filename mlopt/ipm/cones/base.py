@@ -29,10 +29,23 @@ def block_matvec_cf(H: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return (H * v[None, :, :]).sum(1)
 
 
+def factor_apply_cf(W: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Wᵢvᵢ for component-first factors W (r, d, k) and v (d, k) → (r, k), accumulated in place
+    (no (r, d, k) temporary)."""
+    Wv = W[:, 0] * v[0]
+    for i in range(1, W.shape[1]):
+        Wv.addcmul_(W[:, i], v[i])
+    return Wv
+
+
 def factor_matvec_cf(W: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """WᵢᵀWᵢvᵢ for component-first factors W (r, d, k) and v (d, k): H v without forming H, so a
     direction H nearly annihilates keeps its relative accuracy (H = WᵀW has cond(W)²)."""
-    return (W * (W * v[None, :, :]).sum(1)[:, None, :]).sum(0)
+    Wv = factor_apply_cf(W, v)
+    out = W[0] * Wv[0]
+    for j in range(1, W.shape[0]):
+        out.addcmul_(W[j], Wv[j])
+    return out
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import math
 
 import torch
 
-from .base import ConeGroup, LineSearch, ScalingBlock, factor_matvec_cf
+from .base import ConeGroup, LineSearch, ScalingBlock, factor_apply_cf, factor_matvec_cf
 from .exp_barrier import (dual_barrier, dual_feasible, dual_grad_factor, dual_grad_hess,  # noqa: F401
                           dual_hess_inv_quad, dual_hess_solve, factor_gram,
                           dual_third_order, primal_barrier, primal_feasible, primal_grad,
@@ -143,7 +143,7 @@ class ExponentialGroup(ConeGroup):
         dz = z + mu_c * zt
         dot_dsdz = (ds * dz).sum(0)
         de1 = mu_c * mut - 1
-        Wzt = (W_dual * zt[None]).sum(1)  # ztᵀ∇²f*(z)zt = ‖W zt‖²
+        Wzt = factor_apply_cf(W_dual, zt)  # ztᵀ∇²f*(z)zt = ‖W zt‖²
         de2 = (Wzt * Wzt).sum(0) - 3 * mut * mut
         ok = (de1.abs() > math.sqrt(_EPS)) & (de2.abs() > _EPS) & (dot_sz > 0) & (dot_dsdz > 0)
         # t = μ‖H − st stᵀ/3 − tmp tmpᵀ/de2‖_F (Dahl–Andersen) subtracts the rank-2 part of
@@ -158,10 +158,12 @@ class ExponentialGroup(ConeGroup):
         dot_dsdz_s = torch.where(ok, dot_dsdz, torch.ones_like(dot_dsdz))
         # H = s sᵀ/⟨s,z⟩ + δs δsᵀ/⟨δs,δz⟩ + t aaᵀ = WᵀW with these three rows (a fourth, zero row
         # matches the shape of the dual factor)
-        W_pd = torch.stack([s * dot_sz_s.rsqrt(), ds * dot_dsdz_s.rsqrt(), t.sqrt() * axis, torch.zeros_like(s)])
+        W = torch.stack([s * dot_sz_s.rsqrt(), ds * dot_dsdz_s.rsqrt(), t.sqrt() * axis, torch.zeros_like(s)])
         # near the central path (or when the update is ill-defined) fall back to the dual
         # scaling with the cone's own μᵢ = ⟨sᵢ, zᵢ⟩/3, not the global μ
-        W = torch.where(ok, W_pd, mu_c.clamp(min=0).sqrt() * W_dual)
+        bad = (~ok).nonzero()[:, 0]
+        if bad.numel():
+            W[:, :, bad] = mu_c[bad].clamp(min=0).sqrt() * W_dual[:, :, bad]
         self._set_factor(W)
         return math.isfinite(float(W.sum()))  # finite iff every entry is (inf/NaN propagate)
 

@@ -101,7 +101,10 @@ def dual_grad_factor(z: torch.Tensor):
 
 def factor_gram(W: torch.Tensor) -> torch.Tensor:
     """WᵀW for component-first factors W (r, d, k): the (d, d, k) blocks Σ_rows w wᵀ."""
-    return (W[:, :, None, :] * W[:, None, :, :]).sum(0)
+    d = W.shape[1]
+    # the d(d+1)/2 distinct entries, each a sum over the rows (no (r, d, d, k) temporary)
+    entry = {(i, j): (W[:, i] * W[:, j]).sum(0) for i in range(d) for j in range(i + 1)}
+    return torch.stack([torch.stack([entry[max(i, j), min(i, j)] for j in range(d)]) for i in range(d)])
 
 
 def dual_grad_hess(z: torch.Tensor):
