@@ -340,6 +340,17 @@ class StructuredKKTSolver(KKTSolver):
                                torch.as_tensor(pos[rows[ii], rows[jj]], **lng)))
         cpl = self.ny + np.arange(self.c)
         self.sc_idx = torch.as_tensor(pos[np.ix_(cpl, cpl)].reshape(-1), **lng)
+        # back substitution by columns of Lᵀ: once unknown j is final, L[j, k]·x_j leaves every earlier
+        # k with j below its pivot; per j: those k and the compact positions of the L[j, k]
+        back, back_pos, start = [], [], 0
+        for j in range(nb - 1, -1, -1):
+            ks = [k for k in range(min(j, self.ny)) if pat[j, k]]
+            if ks:
+                back.append((j, torch.as_tensor(ks, **lng), start, start + len(ks)))
+                back_pos.extend(pos[j, ks].tolist())
+                start += len(ks)
+        self.back = back
+        self.back_pos = torch.as_tensor(back_pos, **lng)
 
     # ------------------------------------------------------------------ factor
     def _factor(self, blocks: List[ScalingBlock], eps: float, exact: bool = False) -> bool:
@@ -439,6 +450,7 @@ class StructuredKKTSolver(KKTSolver):
         if not self._factor_schur(S, B, eps, exact=not eps_all):
             return False
         self.Ls = Ls
+        self.L_back = Kc.index_select(0, self.back_pos)  # the L[j, k] of the back substitution, by j
         self._last_Axg = None
         self.inv_piv = 1.0 / piv  # (ny, n)
         return True
@@ -509,14 +521,13 @@ class StructuredKKTSolver(KKTSolver):
         Axg = self.Ac.matvec(xgc)
         self._last_Axg = (xg, Axg)  # apply_K on this solution reuses A_c x_G (same bits)
         a = Axg.view(n, c).T  # (c, n)
-        sol = torch.empty_like(r)
-        sol[ny:] = self._apply_D(a - rc)  # z_c = Sᵢ⁻¹(r̂ᵢ − A_c,i x_G)
+        r[ny:] = self._apply_D(a - rc)  # z_c = Sᵢ⁻¹(r̂ᵢ − A_c,i x_G)
         r[:ny] *= self.inv_piv
-        for k in range(ny - 1, -1, -1):  # back substitution
-            rows, lk = self.steps[k][0], self.Ls[k]
-            sol[k] = r[k] if lk is None else r[k] - (lk * sol.index_select(0, rows)).sum(0)
+        L_back = self.L_back
+        for j, ks, a0, a1 in self.back:  # back substitution, Lᵀ by columns: r becomes the solution
+            r.index_add_(0, ks, L_back[a0:a1] * r[j], alpha=-1.0)
         out = torch.empty_like(v)
-        out.index_copy_(0, self.idx_flat, sol.reshape(-1))
+        out.index_copy_(0, self.idx_flat, r.reshape(-1))
         out.index_copy_(0, self.gcols, xg)
         if self.mg:
             out.index_copy_(0, N + self.grows, self._hg_solve(self.Ag.matvec(xg) - rz.index_select(0, self.grows)))
