@@ -24,11 +24,6 @@ def scatter_(out: torch.Tensor, idx: torch.Tensor, val: torch.Tensor) -> torch.T
     return out.index_copy_(0, idx.reshape(-1), val.reshape((-1,) + out.shape[1:]))
 
 
-def block_matvec_cf(H: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Hᵢvᵢ for k blocks stored component-first: H (d, d, k), v (d, k) → (d, k) (vectorised over k)."""
-    return (H * v[None, :, :]).sum(1)
-
-
 def factor_apply_cf(W: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Wᵢvᵢ for component-first factors W (r, d, k) and v (d, k) → (r, k), accumulated in place
     (no (r, d, k) temporary)."""

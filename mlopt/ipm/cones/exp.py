@@ -29,10 +29,8 @@ import math
 import torch
 
 from .base import ConeGroup, LineSearch, ScalingBlock, factor_apply_cf, factor_matvec_cf
-from .exp_barrier import (dual_barrier, dual_feasible, dual_grad_factor, dual_grad_hess,  # noqa: F401
-                          dual_hess_inv_quad, dual_hess_solve, factor_gram,
-                          dual_third_order, primal_barrier, primal_feasible, primal_grad,
-                          wright_omega)
+from .exp_barrier import (dual_barrier, dual_feasible, dual_grad_factor, dual_hess_inv_quad, dual_hess_solve,
+                          dual_third_order, factor_gram, primal_barrier, primal_feasible, primal_grad)
 
 _UNIT = (-1.051383945322714, 0.556409619469370, 1.258967884768947)
 _EPS = 2.220446049250313e-16

@@ -38,7 +38,7 @@ import torch
 from ..block_matrix import BlockMatrix
 from ..problem import SparseOperator, operator_pair
 from ..cones import ScalingBlock
-from ..cones.base import block_matvec_cf, factor_matvec_cf, gather, scatter_
+from ..cones.base import factor_matvec_cf, gather, scatter_
 
 
 @dataclass
@@ -101,13 +101,9 @@ def apply_blocks(blocks: List[ScalingBlock], v: torch.Tensor) -> torch.Tensor:
         if blk.kind == "diag":
             scatter_(out, blk.rows, blk.H * gather(v, blk.rows))
         elif blk.kind == "dense":
-            Hc = blk.H.permute(1, 2, 0)  # (d, d, k)
             if blk.W is not None:  # H = WᵀW from its component-first factor (r, d, k)
                 rows = blk.rows.T
                 scatter_(out, rows, factor_matvec_cf(blk.W, gather(v, rows)))
-            elif Hc.is_contiguous():  # component-first storage: vectorised over k
-                rows = blk.rows.T
-                scatter_(out, rows, block_matvec_cf(Hc, gather(v, rows)))
             else:
                 scatter_(out, blk.rows, torch.einsum("kij,kj->ki", blk.H, gather(v, blk.rows)))
     return out
