@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 MODELS = ["ridge", "lasso", "svm", "logistic"]
 SIZES = ["real", "1000x50", "5000x200", "20000x500", "100000x100", "200x5000"]  # the last: wide (d > n)
 METHODS = ["mlopt-structured", "mlopt-structured-cuda", "mlopt-cvxpy", "clarabel", "ecos", "scs", "sklearn"]
-#: lasso-path benchmark (bench_path.py: 100 alphas, batched IPM vs per-alpha loop vs scikit-learn)
+#: lasso-path benchmark (bench_path.py: 100 alphas, one batched solve vs per-alpha loop vs scikit-learn)
 PATH_SIZES = ["20000x200", "100000x500"]
 PATH_SIZES_QUICK = ["5000x100"]
 #: cells skipped up front (expected far beyond the time limit on 2 cores), with the reason
@@ -89,10 +89,12 @@ def _path_section(paths: list[dict]) -> list[str]:
         return []
     lines = ["## lasso path (100 alphas)", "",
              "`benchmarks/bench_path.py`: the 100-value grid α_max … 10⁻³α_max of scikit-learn's `lasso_path`, on",
-             "generated data (sparse truth).  *mlopt-batched*: all alphas in ONE batched interior-point solve",
-             "(`mlopt.structured.batched_path`, the Gram matrix included in the time); *mlopt-sequential*: the",
-             "single fit once per alpha — `fit_objective`, i.e. the Gram form solved by the batched IPM with one "
-             "member, the Gram matrix recomputed each time (stopped after 30 s; the full time is then extrapolated);",
+             "generated data (sparse truth).  *mlopt-batched*: all alphas in ONE batched solve — the active-set",
+             "Newton start, then the interior-point method for the alphas it does not certify",
+             "(`mlopt.structured.batched_path`, the Gram matrix included in the time; *methods* counts which",
+             "finished each alpha); *mlopt-sequential*: the single fit once per alpha — `fit_objective`, i.e. the",
+             "same batched solve with one member, the Gram matrix recomputed each time (stopped after 30 s; the",
+             "full time is then extrapolated);",
              "*sklearn*: `lasso_path` (coordinate descent, tol 1e-10).  *max obj − best* is the largest, over the",
              "alphas, of (f − lowest f of any method)/max(1, |lowest|); *max cert. gap* the largest certified gap.",
              "",
@@ -106,9 +108,13 @@ def _path_section(paths: list[dict]) -> list[str]:
             if "error" in p:
                 lines.append(f"| {label} | – | – | – | – | – | – | – | {p['error']} |")
                 continue
-            note = ""
+            notes = []
+            if p.get("methods"):
+                notes.append("finished by " + ", ".join(f"{k} {v}" for k, v in sorted(p["methods"].items())))
             if "projected_time_s" in p:
-                note = f"{p['alphas_done']} of {p['n_alphas']} alphas in {p['wall_time_s']:.0f} s; projected {p['projected_time_s']:.0f} s"
+                notes.append(f"{p['alphas_done']} of {p['n_alphas']} alphas in {p['wall_time_s']:.0f} s; "
+                             f"projected {p['projected_time_s']:.0f} s")
+            note = "; ".join(notes)
             wall = p.get("projected_time_s", p["wall_time_s"])
             ratio = f"{wall / ref:.1f}" if ref else "–"
             diff = "–" if p.get("max_rel_obj_diff") is None else f"{p['max_rel_obj_diff']:.1e}"

@@ -35,7 +35,10 @@ when its merit max(gap, residuals), once ≤ √tol, has not improved by 10% in 
 best iterate.
 
 Screening: members with w = 0 optimal (|∇_w f(0, β*)| ≤ λ₁, e.g. α ≥ α_max) skip the
-IPM; (0, Σcy/Σc) is exact (iterations 0).
+IPM; (0, Σcy/Σc) is exact (iterations 0).  Before the IPM every other member with an ℓ₁ part
+runs the active-set Newton start of :mod:`mlopt.structured.active_set` (block principal
+pivoting on the same KKT equations as the polish below, certified by the same stopping rule);
+only the members it does not certify within its step limit come to this IPM.
 
 Polish: an IPM point is only √gap-accurate in w.  For every stopped member the support S
 and signs σ are read off the IPM point and the KKT equations on S are solved exactly,
@@ -52,14 +55,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import numpy as np
 import torch
 
 from mlopt.ipm.status import Status
 
-__all__ = ["Outputs", "STATUS_NAMES", "MAXIT", "scale", "solve_members", "sync"]
+if TYPE_CHECKING:  # batched_path imports this module
+    from mlopt.structured.batched_path import GramData
+
+__all__ = ["ACTIVE_SET", "MAXIT", "METHOD_NAMES", "Outputs", "SOLVED", "STATUS_NAMES", "Scaled", "dual_for", "ipm", "measure", "merit", "record",
+           "restricted_solve", "ridge", "scale", "sync", "write_exact"]
 
 _STEP_FRACTION = 0.99
 _REDUCED_GAP, _REDUCED_FEAS = 5e-5, 1e-4  # "almost_solved" (as mlopt.ipm.IPMSettings)
@@ -69,6 +76,9 @@ _POLISH_RETRIES = 3  # extra IPM iterations for a member whose polish was reject
 
 # status codes used inside the solver
 _UNSOLVED, _SOLVED, _ALMOST, _MAXIT, _NUMERR = 0, 1, 2, 3, 4
+#: how a member was solved (``Outputs.method``): screening or ridge closed form, active-set Newton, IPM
+METHOD_NAMES = ("closed_form", "active_set", "ipm")
+_CLOSED_FORM, _ACTIVE_SET, _IPM = range(3)
 _STATUS_NAMES = {_UNSOLVED: Status.UNSOLVED.value, _SOLVED: Status.SOLVED.value, _ALMOST: Status.ALMOST_SOLVED.value,
                  _MAXIT: Status.MAX_ITERATIONS.value, _NUMERR: Status.NUMERICAL_ERROR.value}
 
@@ -98,6 +108,7 @@ class _Outputs:
         self.iters = np.zeros(B, dtype=np.int64)
         self.pobj, self.dobj, self.gap = np.zeros(B), np.zeros(B), np.zeros(B)
         self.resp, self.resd = np.zeros(B), np.zeros(B)
+        self.method = np.zeros(B, dtype=np.int64)  # index into METHOD_NAMES
 
 
 def _scale(data: GramData) -> _Scaled:
@@ -155,43 +166,6 @@ def _matvec(G: torch.Tensor, diag_w: torch.Tensor, d: int, x: torch.Tensor) -> t
     y = x @ G  # G symmetric
     y[:, :d] += diag_w * x[:, :d]
     return y
-
-
-def _solve_members(sc: _Scaled, data: GramData, lam1: np.ndarray, lam2: np.ndarray, positive: bool, tol: float,
-                   max_iter: int, out: _Outputs, sl: slice) -> None:
-    """Solve one chunk of members and write into ``out[sl]``."""
-    dev, d = sc.G.device, sc.d
-    idx_all = np.arange(sl.start, sl.stop)
-    l1 = torch.as_tensor(lam1, dtype=torch.float64, device=dev)
-    l2 = torch.as_tensor(lam2, dtype=torch.float64, device=dev)
-    dw = sc.delta[:d]
-    L1 = l1[:, None] * dw[None, :]  # scaled per-feature weights
-    L2 = l2[:, None] * dw[None, :] ** 2
-
-    ridge = (l1 == 0) & torch.tensor(not positive, device=dev)
-    todo = ~ridge
-    # ---- screening: w = 0 optimal (exact) for members with an ℓ₁ part or w ≥ 0
-    if bool(todo.any()):
-        theta0 = torch.zeros(sc.G.shape[0], dtype=torch.float64, device=dev)
-        if sc.nb:
-            theta0[d] = sc.g[d] / sc.G[d, d]
-        grad = (sc.G @ theta0 - sc.g)[:d]
-        if positive:
-            zero_ok = (-grad[None, :] <= L1).all(dim=1)
-        else:
-            zero_ok = (grad.abs()[None, :] <= L1).all(dim=1)
-        zero_ok &= todo
-        if bool(zero_ok.any()):
-            k = zero_ok.nonzero().squeeze(1)
-            th = theta0.expand(len(k), -1).clone()
-            _write_exact(sc, th, L1[k], L2[k], idx_all[k.cpu().numpy()], out)
-        todo &= ~zero_ok
-    if bool(ridge.any()):
-        k = ridge.nonzero().squeeze(1)
-        _ridge(sc, L2[k], idx_all[k.cpu().numpy()], out)
-    if bool(todo.any()):
-        k = todo.nonzero().squeeze(1)
-        _ipm(sc, data.constant, L1[k], L2[k], positive, tol, max_iter, idx_all[k.cpu().numpy()], out)
 
 
 def _objectives(sc: _Scaled, theta: torch.Tensor, L1: torch.Tensor, L2: torch.Tensor, Gtheta: torch.Tensor,
@@ -546,7 +520,7 @@ def _polish(sc: _Scaled, fin: _State, ms: _Measure, positive: bool, const: float
     Support guess: |w̃ⱼ| > κ·(distance of the dual from its bound) in the Jacobi-scaled variables
     (2·min(z₁, z₂) for ℓ₁, z for w ≥ 0), κ = 1, 10, 0.1 tried in turn on the members not yet accepted.
     """
-    d, p = sc.d, sc.G.shape[0]
+    d = sc.d
     w = fin.theta[:, :d]
     if positive:
         mag, dual_gap, sign = w, fin.z[:, 0], torch.ones_like(w)
@@ -561,22 +535,7 @@ def _polish(sc: _Scaled, fin: _State, ms: _Measure, positive: bool, const: float
             break
         support = (mag[todo] > kappa * dual_gap[todo]) & (mag[todo] > 0)
         L1, L2 = fin.L1[todo], fin.L2[todo]
-        mask = torch.ones((len(todo), p), dtype=torch.float64, device=w.device)
-        mask[:, :d] = support.to(torch.float64)
-        M = sc.G.expand(len(todo), p, p).clone()
-        M.mul_(mask[:, :, None]).mul_(mask[:, None, :])
-        M.diagonal(dim1=-2, dim2=-1).add_(1.0 - mask)
-        M.diagonal(dim1=-2, dim2=-1)[:, :d] += L2 * mask[:, :d]
-        rhs = sc.g.expand(len(todo), p).clone()
-        rhs[:, :d] -= L1 * sign[todo]
-        rhs = rhs * mask
-        Lc, info = torch.linalg.cholesky_ex(M)
-        good = info == 0
-        th = torch.cholesky_solve(rhs.unsqueeze(-1), Lc).squeeze(-1)
-        th = th + torch.cholesky_solve((rhs - (M @ th.unsqueeze(-1)).squeeze(-1)).unsqueeze(-1), Lc).squeeze(-1)
-        th = th * mask
-        good &= torch.isfinite(th).all(dim=1)
-        th = torch.where(good[:, None], th, torch.zeros_like(th))
+        th, good = _restricted_solve(sc, support, sign[todo] * support, L1, L2)
         cand = _dual_for(sc, th, L1, L2, positive, fin.rows[todo.cpu().numpy()])
         if positive:
             good &= (th[:, :d] >= 0).all(dim=1)
@@ -592,6 +551,30 @@ def _polish(sc: _Scaled, fin: _State, ms: _Measure, positive: bool, const: float
         accepted[k] = True
         polished[k] = True
     return fin, ms, polished
+
+
+def _restricted_solve(sc: _Scaled, support: torch.Tensor, sign: torch.Tensor, L1: torch.Tensor,
+                      L2: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The KKT equations of the model restricted to the support S (Bn, d) with signs σ of w:
+
+        (G + diag(λ₂))_SS θ_S = (g − λ₁σ)_S,   w_j = 0 off S   (the intercept always in S),
+
+    one masked batched Cholesky and one refinement step.  Returns (θ, ok); θ = 0 where the
+    restricted matrix does not factor (ok False)."""
+    d, p = sc.d, sc.G.shape[0]
+    mask = torch.ones((support.shape[0], p), dtype=sc.G.dtype, device=sc.G.device)
+    mask[:, :d] = support
+    M = sc.G * (mask[:, :, None] * mask[:, None, :])
+    diag = M.diagonal(dim1=-2, dim2=-1)
+    diag.add_(1.0 - mask)
+    diag[:, :d] += L2 * mask[:, :d]
+    rhs = sc.g * mask
+    rhs[:, :d] -= L1 * sign * mask[:, :d]
+    Lc, info = torch.linalg.cholesky_ex(M)
+    th = torch.cholesky_solve(rhs.unsqueeze(-1), Lc)
+    th = (th + torch.cholesky_solve(rhs.unsqueeze(-1) - M @ th, Lc)).squeeze(-1) * mask
+    ok = (info == 0) & torch.isfinite(th).all(dim=1)
+    return torch.where(ok[:, None], th, torch.zeros_like(th)), ok
 
 
 def _dual_for(sc: _Scaled, theta: torch.Tensor, L1, L2, positive: bool, rows: np.ndarray) -> _State:
@@ -622,8 +605,10 @@ def _replace_rows(st: _State, k: torch.Tensor, new: _State) -> _State:
                   st.L1, st.L2, st.rows)
 
 
-def _record(st: _State, code: torch.Tensor, iters: np.ndarray, ms: _Measure, out: _Outputs) -> None:
+def _record(st: _State, code: torch.Tensor, iters: np.ndarray, ms: _Measure, out: _Outputs,
+            method: int = _IPM) -> None:
     rows = st.rows
+    out.method[rows] = method
     out.theta[rows] = st.theta.cpu().numpy()
     out.status[rows] = code.cpu().numpy()
     out.iters[rows] = iters
@@ -634,5 +619,8 @@ def _record(st: _State, code: torch.Tensor, iters: np.ndarray, ms: _Measure, out
     out.resd[rows] = ms.resd.cpu().numpy()
 
 
-# the names batched_path uses
-Outputs, STATUS_NAMES, MAXIT, scale, solve_members, sync = _Outputs, _STATUS_NAMES, _MAXIT, _scale, _solve_members, _sync
+# the names batched_path and active_set use
+Outputs, STATUS_NAMES, MAXIT, SOLVED, Scaled, scale, sync = _Outputs, _STATUS_NAMES, _MAXIT, _SOLVED, _Scaled, _scale, _sync
+ACTIVE_SET = _ACTIVE_SET
+ipm, ridge, write_exact, restricted_solve, dual_for, measure, merit, record = (
+    _ipm, _ridge, _write_exact, _restricted_solve, _dual_for, _measure, _merit, _record)

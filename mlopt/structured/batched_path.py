@@ -1,4 +1,4 @@
-"""One batched interior-point solve for a whole regularization path of squared-loss models.
+"""One batched solve (active set, then interior point) for a whole regularization path of squared-loss models.
 
 Members b = 1..B share the Gram data of the loss (Φ = [X, 1], θ = [w; β], S = diag(c)):
 
@@ -9,9 +9,13 @@ with R = c₁‖w‖₁ + c₂·½‖w‖² the elastic-net convention (c₁ = �
 intercept β unpenalized.  G is built once (numpy's XᵀX on CPU, a torch GEMM on CUDA) and shared by
 the batch.
 
-The solver itself (QP forms, batched Newton step, stopping rule, masking, polish) is in
-:mod:`mlopt.structured.batched_ipm`; this module validates inputs, builds the shared Gram data
-and assembles the per-member results.
+Per chunk of members (:func:`_solve_chunk`): screening (w = 0 exact) and ridge members (one
+Cholesky) first, then the active-set Newton start (:mod:`mlopt.structured.active_set`: block
+principal pivoting, exact and certified, typically 2–6 restricted solves), then the batched IPM
+(:mod:`mlopt.structured.batched_ipm`: QP forms, Newton step, stopping rule, masking, polish) for
+the members the active set does not certify.  ``BatchedPathResult.methods`` says which finished
+each member.  This module validates inputs, builds the shared Gram data and assembles the
+per-member results.
 """
 from __future__ import annotations
 
@@ -26,10 +30,12 @@ import scipy.sparse as sp
 import torch
 
 from mlopt.ipm.solver import torch_compute
-from mlopt.structured.batched_ipm import MAXIT, STATUS_NAMES, Outputs, scale, solve_members, sync
+from mlopt.structured.active_set import ACTIVE_SET_STEPS, active_set_newton
+from mlopt.structured.batched_ipm import (MAXIT, METHOD_NAMES, STATUS_NAMES, Outputs, Scaled, ipm, ridge, scale, sync,
+                                         write_exact)
 from mlopt.objective import Objective, ScaledHuberObjective
 from mlopt.structured.assemble import prepare_data
-from mlopt.structured.gram import GRAM_MAX_FEATURES, GramProblem, assemble_gram, gram_applicable
+from mlopt.structured.gram import GRAM_MAX_FEATURES, GramProblem, gram_applicable, loss_gram
 
 __all__ = ["BatchedPathResult", "GramData", "batched_applicable", "fit_path_batched", "gram_data", "model_objectives"]
 
@@ -72,7 +78,7 @@ class BatchedPathResult:
     coefs: np.ndarray  # (B, d)
     intercepts: np.ndarray  # (B,)
     statuses: List[str]
-    iterations: np.ndarray
+    iterations: np.ndarray  # Newton steps: IPM iterations, or active-set steps (methods "active_set")
     primal_objectives: np.ndarray
     dual_objectives: np.ndarray
     gaps: np.ndarray
@@ -83,6 +89,7 @@ class BatchedPathResult:
     setup_time: float
     solve_time: float
     device: str
+    methods: List[str] = dataclasses.field(default_factory=list)  # "closed_form", "active_set" or "ipm" per member
 
     @property
     def n_members(self) -> int:
@@ -162,21 +169,20 @@ def batched_applicable(objective: Objective) -> bool:
 def gram_data(objective: Objective, device: Union[str, torch.device] = "cpu") -> GramData:
     """G = ΦᵀSΦ, g = ΦᵀSy, ½Σcᵢyᵢ² of a squared-loss ``objective`` (cᵢ = loss_weight·sᵢ), on ``device``.
 
-    Dense X on CUDA: one torch GEMM on the device; on CPU, or sparse X: :func:`~mlopt.structured.gram.assemble_gram`.
+    Dense X on CUDA: one torch GEMM on the device; on CPU, or sparse X: :func:`~mlopt.structured.gram.loss_gram`.
     """
     dev = _check_device(device)
     if not isinstance(objective, Objective):
         raise TypeError(f"objective must be a mlopt.objective.Objective, got {type(objective).__name__}")
     if objective.loss.name != "squared":
         raise ValueError(f"objective: the batched path needs the squared loss, got {objective.loss.name!r}")
+    d, nb = objective.n_features, int(bool(objective.fit_intercept))
+    if sp.issparse(objective.X) or dev.type == "cpu":  # numpy's XᵀX (a SYRK) beats a torch GEMM on CPU (2-4×)
+        G, g, constant = loss_gram(objective)
+        return GramData(G=torch.as_tensor(G, dtype=torch.float64, device=dev),
+                        g=torch.as_tensor(g, dtype=torch.float64, device=dev),
+                        constant=constant, n_features=d, fit_intercept=bool(nb))
     X, y, c = prepare_data(objective)
-    d, nb = X.shape[1], int(bool(objective.fit_intercept))
-    if sp.issparse(X) or dev.type == "cpu":  # numpy's XᵀX (a SYRK) beats a torch GEMM on CPU (measured 2-4×)
-        plain = dataclasses.replace(objective, alpha=0.0, positive=False, bounds=None)
-        gp = assemble_gram(plain)
-        return GramData(G=torch.as_tensor(gp.P, dtype=torch.float64, device=dev),
-                        g=torch.as_tensor(-gp.q, dtype=torch.float64, device=dev),
-                        constant=gp.constant, n_features=d, fit_intercept=bool(nb))
     Xt = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float64, device=dev)
     ct = torch.as_tensor(c, dtype=torch.float64, device=dev)
     yt = torch.as_tensor(y, dtype=torch.float64, device=dev)
@@ -212,6 +218,51 @@ def _gram_from_problem(problem: GramProblem, dev: torch.device) -> GramData:
                     fit_intercept=bool(problem.fit_intercept))
 
 
+def _solve_chunk(sc: Scaled, data: GramData, lam1: np.ndarray, lam2: np.ndarray, positive: bool, tol: float,
+                 max_iter: int, out: Outputs, sl: slice) -> None:
+    """Solve one chunk of members and write into ``out[sl]``: screening (w = 0 exact), ridge
+    members by Cholesky, the active-set Newton start (:mod:`~mlopt.structured.active_set`), and
+    the batched IPM for the members it does not certify."""
+    dev, d = sc.G.device, sc.d
+    idx_all = np.arange(sl.start, sl.stop)
+    l1 = torch.as_tensor(lam1, dtype=torch.float64, device=dev)
+    l2 = torch.as_tensor(lam2, dtype=torch.float64, device=dev)
+    dw = sc.delta[:d]
+    L1 = l1[:, None] * dw[None, :]  # scaled per-feature weights
+    L2 = l2[:, None] * dw[None, :] ** 2
+
+    plain = (l1 == 0) & torch.tensor(not positive, device=dev)  # no ℓ₁ part, w free: one Cholesky
+    todo = ~plain
+    # ---- screening: w = 0 optimal (exact) for members with an ℓ₁ part or w ≥ 0
+    if bool(todo.any()):
+        theta0 = torch.zeros(sc.G.shape[0], dtype=torch.float64, device=dev)
+        if sc.nb:
+            theta0[d] = sc.g[d] / sc.G[d, d]
+        grad = (sc.G @ theta0 - sc.g)[:d]
+        if positive:
+            zero_ok = (-grad[None, :] <= L1).all(dim=1)
+        else:
+            zero_ok = (grad.abs()[None, :] <= L1).all(dim=1)
+        zero_ok &= todo
+        if bool(zero_ok.any()):
+            k = zero_ok.nonzero().squeeze(1)
+            th = theta0.expand(len(k), -1).clone()
+            write_exact(sc, th, L1[k], L2[k], idx_all[k.cpu().numpy()], out)
+        todo &= ~zero_ok
+    if bool(plain.any()):
+        k = plain.nonzero().squeeze(1)
+        ridge(sc, L2[k], idx_all[k.cpu().numpy()], out)
+    if bool(todo.any()):
+        k = todo.nonzero().squeeze(1)
+        left, spent = active_set_newton(sc, data.constant, theta0, L1[k], L2[k], positive, tol,
+                                        idx_all[k.cpu().numpy()], out, min(ACTIVE_SET_STEPS, max_iter))
+        k, spent = k[left], spent[left.cpu().numpy()]
+        if k.numel():  # the IPM's iteration count includes the restricted solves spent before it
+            rows = idx_all[k.cpu().numpy()]
+            ipm(sc, data.constant, L1[k], L2[k], positive, tol, max_iter, rows, out)
+            out.iters[rows] += spent
+
+
 # --------------------------------------------------------------------------- public entry
 def fit_path_batched(objective_or_gram: Union[Objective, GramProblem, GramData], alphas: Sequence[float], *,
                      l1_ratio: Optional[Union[float, Sequence[float]]] = None, positive: Optional[bool] = None,
@@ -231,7 +282,8 @@ def fit_path_batched(objective_or_gram: Union[Objective, GramProblem, GramData],
     l1_ratio : None (the objective's), a number in [0, 1] or one per alpha.
     positive : None (the objective's; False for Gram data) or a bool: constrain w ≥ 0.
     device : "cpu" or "cuda".  tol : stopping tolerance (see the module docstring).
-    max_iter : iteration limit per member.  chunk_size : members per batched solve (memory
+    max_iter : IPM iteration limit per member; the active-set start before it takes at most
+        min(ACTIVE_SET_STEPS, max_iter) restricted solves, counted in ``iterations`` too.  chunk_size : members per batched solve (memory
         ≈ 3·chunk·p² floats); None picks the largest chunk within 1 GiB.
     cpu_threads : torch intra-op threads during the solve on CPU (restored afterwards); None leaves
         torch's setting.  One thread is the default, as
@@ -298,7 +350,7 @@ def fit_path_batched(objective_or_gram: Union[Objective, GramProblem, GramData],
         scaled = scale(data)
         for start in range(0, a.size, chunk):
             sl = slice(start, min(start + chunk, a.size))
-            solve_members(scaled, data, lam1[sl], lam2[sl], pos, tol, int(max_iter), out, sl)
+            _solve_chunk(scaled, data, lam1[sl], lam2[sl], pos, tol, int(max_iter), out, sl)
         sync(dev)
     solve_time = time.perf_counter() - t1
 
@@ -313,6 +365,7 @@ def fit_path_batched(objective_or_gram: Union[Objective, GramProblem, GramData],
     return BatchedPathResult(
         alphas=a, l1_ratios=ratios, coefs=coefs, intercepts=intercepts,
         statuses=[STATUS_NAMES[int(k)] for k in out.status], iterations=out.iters.copy(),
+        methods=[METHOD_NAMES[int(k)] for k in out.method],
         primal_objectives=pobj, dual_objectives=out.dobj + data.constant, gaps=out.gap,
         relative_gaps=out.gap / np.maximum(1.0, np.abs(pobj)), primal_residuals=out.resp, dual_residuals=out.resd,
         time=time.perf_counter() - t0, setup_time=setup, solve_time=solve_time, device=str(dev))

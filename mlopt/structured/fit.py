@@ -23,6 +23,7 @@ __all__ = ["fit_objective"]
 
 
 FORMS = ("auto", "samples", "gram")
+_DEFAULTS = IPMSettings()  # the one-member batched path takes the general IPM's max_iter and threads
 
 
 def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
@@ -110,8 +111,7 @@ def _one_member_path(objective: Objective, ipm_settings: Dict[str, Any]) -> bool
 
 def _fit_batched(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
     t0 = time.perf_counter()
-    defaults = IPMSettings()  # the same defaults as the general IPM
-    opts = {"tol": 1e-8, "max_iter": defaults.max_iter, "cpu_threads": defaults.cpu_threads, **ipm_settings}
+    opts = {"tol": 1e-8, "max_iter": _DEFAULTS.max_iter, "cpu_threads": _DEFAULTS.cpu_threads, **ipm_settings}
     res = fit_path_batched(objective, [objective.alpha], device=device, **opts)
     coef, intercept = res.coefs[0], np.asarray(res.intercepts[0])
     value = objective.value(coef, intercept) if res.statuses[0] in ("solved", "almost_solved") else float("nan")
@@ -120,7 +120,7 @@ def _fit_batched(objective: Objective, device: str, ipm_settings: Dict[str, Any]
                 gap=float(res.relative_gaps[0]), gap_abs=float(res.gaps[0]),
                 primal_residual=float(res.primal_residuals[0]), dual_residual=float(res.dual_residuals[0]),
                 solve_time=res.solve_time, setup_time=res.setup_time, wall_time=time.perf_counter() - t0,
-                kkt_solver="batched_gram", device=res.device, form="gram")
+                kkt_solver="batched_gram", device=res.device, form="gram", method=res.methods[0])
     return coef, intercept, info
 
 

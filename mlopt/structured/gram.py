@@ -63,22 +63,16 @@ def gram_applicable(objective: Objective) -> bool:
     return d <= min(n, GRAM_MAX_FEATURES)
 
 
-def assemble_gram(objective: Objective) -> GramProblem:
-    """Build the Gram-form program of a squared-loss ``objective`` (see the module docstring)."""
-    if not isinstance(objective, Objective):
-        raise TypeError(f"objective must be a mlopt.objective.Objective, got {type(objective).__name__}")
-    if objective.loss.name != "squared":
-        raise ValueError(f"objective: the Gram form needs the squared loss, got {objective.loss.name!r}; "
-                         "use mlopt.structured.assemble for other losses")
+def loss_gram(objective: Objective) -> Tuple[np.ndarray, np.ndarray, float]:
+    """(G, g, const) of the loss alone: G = ΦᵀSΦ (p×p), g = ΦᵀSy, const = ½Σcᵢyᵢ², Φ = [X, 1] (the
+    column of ones only with an intercept), S = diag(c), cᵢ = loss_weight·sᵢ."""
     X, y, c = prepare_data(objective)
-    a1, a2 = _penalty_parts(objective)
     d = X.shape[1]
     nb = int(bool(objective.fit_intercept))
-    nt = d if a1 > 0 else 0
-    N = d + nb + nt
     if sp.issparse(X):
         SX = sp.diags(c) @ X
         XtSX = np.asarray((X.T @ SX).todense())
+        XtSX = 0.5 * (XtSX + XtSX.T)
         XtSy = np.asarray(X.T @ (c * y)).ravel()
         colsum = np.asarray(SX.sum(axis=0)).ravel()
     else:
@@ -89,21 +83,42 @@ def assemble_gram(objective: Objective) -> GramProblem:
             XtSX *= c[0]
         XtSy = X.T @ (c * y)
         colsum = c @ X
+    if not nb:
+        return np.ascontiguousarray(XtSX), XtSy, 0.5 * float(c @ (y * y))
+    G = np.empty((d + 1, d + 1))
+    G[:d, :d] = XtSX
+    G[:d, d] = G[d, :d] = colsum
+    G[d, d] = c.sum()
+    g = np.empty(d + 1)
+    g[:d] = XtSy
+    g[d] = float(c @ y)
+    return G, g, 0.5 * float(c @ (y * y))
+
+
+def assemble_gram(objective: Objective) -> GramProblem:
+    """Build the Gram-form program of a squared-loss ``objective`` (see the module docstring)."""
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective must be a mlopt.objective.Objective, got {type(objective).__name__}")
+    if objective.loss.name != "squared":
+        raise ValueError(f"objective: the Gram form needs the squared loss, got {objective.loss.name!r}; "
+                         "use mlopt.structured.assemble for other losses")
+    G, g, constant = loss_gram(objective)
+    a1, a2 = _penalty_parts(objective)
+    d = objective.n_features
+    nb = int(bool(objective.fit_intercept))
+    nt = d if a1 > 0 else 0
+    N = d + nb + nt
     P = np.zeros((N, N))
-    P[:d, :d] = XtSX if not sp.issparse(X) else 0.5 * (XtSX + XtSX.T)
+    P[:d + nb, :d + nb] = G
     P[:d, :d][np.diag_indices(d)] += a2
     q = np.zeros(N)
-    q[:d] = -XtSy
-    if nb:
-        P[:d, d] = P[d, :d] = colsum
-        P[d, d] = c.sum()
-        q[d] = -float(c @ y)
+    q[:d + nb] = -g
     if nt:
         q[d + nb:] = a1
     gr, gc, gv, gb = global_rows_of(objective, d, d + nb if nt else 0)
     A = sp.csc_matrix((gv, (gr, gc)), shape=(gb.size, N))
     cones = [NonnegativeCone(gb.size)] if gb.size else []
-    return GramProblem(P=P, q=q, A=A, b=gb, cones=cones, constant=0.5 * float(c @ (y * y)), n_features=d,
+    return GramProblem(P=P, q=q, A=A, b=gb, cones=cones, constant=constant, n_features=d,
                        fit_intercept=bool(nb), coef_shape=objective.coef_shape)
 
 
