@@ -90,7 +90,7 @@ def _path_section(paths: list[dict]) -> list[str]:
     lines = ["## lasso path (100 alphas)", "",
              "`benchmarks/bench_path.py`: the 100-value grid α_max … 10⁻³α_max of scikit-learn's `lasso_path`, on",
              "generated data (sparse truth).  *mlopt-batched*: all alphas in ONE batched solve — the active-set",
-             "Newton start, then the interior-point method for the alphas it does not certify",
+             "start (block principal pivoting), then the interior-point method for the alphas it does not certify",
              "(`mlopt.structured.batched_path`, the Gram matrix included in the time; *methods* counts which",
              "finished each alpha); *mlopt-sequential*: the single fit once per alpha — `fit_objective`, i.e. the",
              "same batched solve with one member, the Gram matrix recomputed each time (stopped after 30 s; the",

@@ -1,26 +1,29 @@
-"""Active-set Newton start of the batched Gram-form solver (members it certifies skip the IPM).
+"""Active-set start of the batched Gram-form solver: block principal pivoting (members it certifies skip the IPM).
 
-For the ℓ₁ forms of :mod:`mlopt.structured.batched_ipm` (Jacobi-scaled, unit diagonal G) the
-optimality conditions are the fixed-point equation of one proximal-gradient step of length 1,
+For the ℓ₁ forms of :mod:`mlopt.structured.batched_ipm` (Jacobi-scaled, unit diagonal G) with
+F(θ) = ½θᵀGθ − gᵀθ + ½λ₂‖w‖² and v = −∇_w F(θ), a point is optimal exactly when
 
-    w = S_λ₁(w − ∇_w F(θ)),   F(θ) = ½θᵀGθ − gᵀθ + ½λ₂‖w‖²,   0 = ∇_β F(θ)  (intercept),
+    ∇_β F(θ) = 0 (intercept),   vⱼ = λ₁ⱼ·sign(wⱼ) where wⱼ ≠ 0,   |vⱼ| ≤ λ₁ⱼ where wⱼ = 0
 
-S the soft threshold (w ≥ 0: the one-sided threshold max(· − λ₁, 0)).  The semismooth Newton
-method on this equation is the primal–dual active-set method: with u = w − ∇_w F(θ),
+(w ≥ 0: wⱼ ≥ 0, vⱼ = λ₁ⱼ where wⱼ > 0, vⱼ ≤ λ₁ⱼ where wⱼ = 0) — a linear complementarity problem.
+Given a support S and signs σ, the equalities define one point (:func:`restricted_solve`):
 
-    S = {j : |uⱼ| > λ₁ⱼ},  σ = sign(u) on S      (w ≥ 0: S = {uⱼ > λ₁ⱼ}, σ = 1),
-    θ⁺: (G + diag(λ₂))_SS θ_S = (g − λ₁σ)_S,  wⱼ = 0 off S     (:func:`restricted_solve`),
+    (G + diag(λ₂))_SS θ_S = (g − λ₁σ)_S,   wⱼ = 0 off S   (the intercept always in S).
 
-started at the screening point (w = 0, optimal intercept).  When (S, σ) no longer changes the
-point satisfies the optimality conditions exactly (on S, uⱼ = wⱼ + λ₁ⱼσⱼ, hence sign(wⱼ) = σⱼ;
-off S, |∇ⱼF| ≤ λ₁ⱼ).  Each member is accepted only when the primal–dual point built from its
-gradient (:func:`~mlopt.structured.batched_ipm.dual_for`) meets the IPM's own stopping rule at
-``tol`` (duality gap and residuals), so an accepted answer is certified exactly as an IPM answer.
+Block principal pivoting starts from S = ∅ (the screening point w = 0 with its optimal
+intercept) and at each step moves every violation: j in S whose wⱼ has the wrong sign leaves S,
+j off S with |vⱼ| > λ₁ⱼ enters with σⱼ = sign vⱼ.  Block exchanges can cycle; when the number of
+violations has not dropped for ``_BLOCK_TRIES`` steps, only the violation of largest index is
+moved (Júdice & Pires 1994; Murty's rule, finite for P-matrix problems) until it drops below
+its best again.  A point without violations is optimal; each member is accepted only when the
+primal–dual point built from its gradient (:func:`~mlopt.structured.batched_ipm.dual_for`) meets
+the IPM's own stopping rule at ``tol`` (duality gap and residuals), so an accepted answer is
+certified exactly as an IPM answer.
 
-The method converges locally superlinearly but has no global guarantee (it can cycle), and a
-singular (G + λ₂)_SS stops it; members that are not certified within ``max_steps`` steps go on
-to the IPM unchanged.  Each step is one masked batched Cholesky of a (B, p, p) stack, as one IPM
-iteration, and on ML data a handful of steps suffices where the IPM needs 6–15 iterations.
+Members not certified within ``max_steps`` restricted solves, or whose (G + λ₂)_SS does not
+factor (collinear columns both in S, |S| > n on wide data), go on to the IPM.  Each step is one
+masked batched Cholesky of a (B, p, p) stack, as one IPM iteration; on ML data 2–6 steps
+certify a member where the IPM needs 6–15 iterations.
 """
 from __future__ import annotations
 
@@ -29,13 +32,14 @@ from typing import Tuple
 import numpy as np
 import torch
 
-from mlopt.structured.batched_ipm import ACTIVE_SET, SOLVED, Outputs, Scaled, dual_for, measure, merit, record, restricted_solve
+from mlopt.structured.batched_ipm import (ACTIVE_SET, SOLVED, Outputs, Scaled, dual_for, measure, merit, record,
+                                         restricted_solve)
 
-__all__ = ["ACTIVE_SET_STEPS", "active_set_newton"]
+__all__ = ["ACTIVE_SET_STEPS", "active_set_solve"]
 
-#: block-pivoting steps tried per member before it is handed to the IPM
+#: restricted solves (block-pivoting steps) tried per member before it is handed to the IPM
 ACTIVE_SET_STEPS = 24
-#: block exchanges allowed without fewer infeasibilities before single exchanges (Júdice & Pires)
+#: block exchanges allowed without fewer violations before single exchanges (Júdice & Pires)
 _BLOCK_TRIES = 3
 
 
@@ -53,7 +57,7 @@ def _violations(sc: Scaled, theta: torch.Tensor, support: torch.Tensor, sign: to
     return bad, torch.sign(v)
 
 
-def active_set_newton(sc: Scaled, const: float, theta0: torch.Tensor, L1: torch.Tensor, L2: torch.Tensor,
+def active_set_solve(sc: Scaled, const: float, theta0: torch.Tensor, L1: torch.Tensor, L2: torch.Tensor,
                       positive: bool, tol: float, rows: np.ndarray, out: Outputs,
                       max_steps: int = ACTIVE_SET_STEPS) -> Tuple[torch.Tensor, np.ndarray]:
     """Run block principal pivoting on members (L1, L2) from the point ``theta0`` (p,) (w = 0, S

@@ -36,7 +36,7 @@ best iterate.
 
 Screening: members with w = 0 optimal (|∇_w f(0, β*)| ≤ λ₁, e.g. α ≥ α_max) skip the
 IPM; (0, Σcy/Σc) is exact (iterations 0).  Before the IPM every other member with an ℓ₁ part
-runs the active-set Newton start of :mod:`mlopt.structured.active_set` (block principal
+runs the active-set start of :mod:`mlopt.structured.active_set` (block principal
 pivoting on the same KKT equations as the polish below, certified by the same stopping rule);
 only the members it does not certify within its step limit come to this IPM.
 

@@ -10,7 +10,7 @@ intercept β unpenalized.  G is built once (numpy's XᵀX on CPU, a torch GEMM o
 the batch.
 
 Per chunk of members (:func:`_solve_chunk`): screening (w = 0 exact) and ridge members (one
-Cholesky) first, then the active-set Newton start (:mod:`mlopt.structured.active_set`: block
+Cholesky) first, then the active-set start (:mod:`mlopt.structured.active_set`: block
 principal pivoting, exact and certified, typically 2–6 restricted solves), then the batched IPM
 (:mod:`mlopt.structured.batched_ipm`: QP forms, Newton step, stopping rule, masking, polish) for
 the members the active set does not certify.  ``BatchedPathResult.methods`` says which finished
@@ -30,7 +30,7 @@ import scipy.sparse as sp
 import torch
 
 from mlopt.ipm.solver import torch_compute
-from mlopt.structured.active_set import ACTIVE_SET_STEPS, active_set_newton
+from mlopt.structured.active_set import ACTIVE_SET_STEPS, active_set_solve
 from mlopt.structured.batched_ipm import (MAXIT, METHOD_NAMES, STATUS_NAMES, Outputs, Scaled, ipm, ridge, scale, sync,
                                          write_exact)
 from mlopt.objective import Objective, ScaledHuberObjective
@@ -78,7 +78,7 @@ class BatchedPathResult:
     coefs: np.ndarray  # (B, d)
     intercepts: np.ndarray  # (B,)
     statuses: List[str]
-    iterations: np.ndarray  # Newton steps: IPM iterations, or active-set steps (methods "active_set")
+    iterations: np.ndarray  # restricted solves of the active-set start + IPM iterations
     primal_objectives: np.ndarray
     dual_objectives: np.ndarray
     gaps: np.ndarray
@@ -221,7 +221,7 @@ def _gram_from_problem(problem: GramProblem, dev: torch.device) -> GramData:
 def _solve_chunk(sc: Scaled, data: GramData, lam1: np.ndarray, lam2: np.ndarray, positive: bool, tol: float,
                  max_iter: int, out: Outputs, sl: slice) -> None:
     """Solve one chunk of members and write into ``out[sl]``: screening (w = 0 exact), ridge
-    members by Cholesky, the active-set Newton start (:mod:`~mlopt.structured.active_set`), and
+    members by Cholesky, the active-set start (:mod:`~mlopt.structured.active_set`), and
     the batched IPM for the members it does not certify."""
     dev, d = sc.G.device, sc.d
     idx_all = np.arange(sl.start, sl.stop)
@@ -254,7 +254,7 @@ def _solve_chunk(sc: Scaled, data: GramData, lam1: np.ndarray, lam2: np.ndarray,
         ridge(sc, L2[k], idx_all[k.cpu().numpy()], out)
     if bool(todo.any()):
         k = todo.nonzero().squeeze(1)
-        left, spent = active_set_newton(sc, data.constant, theta0, L1[k], L2[k], positive, tol,
+        left, spent = active_set_solve(sc, data.constant, theta0, L1[k], L2[k], positive, tol,
                                         idx_all[k.cpu().numpy()], out, min(ACTIVE_SET_STEPS, max_iter))
         k, spent = k[left], spent[left.cpu().numpy()]
         if k.numel():  # the IPM's iteration count includes the restricted solves spent before it
@@ -283,8 +283,9 @@ def fit_path_batched(objective_or_gram: Union[Objective, GramProblem, GramData],
     positive : None (the objective's; False for Gram data) or a bool: constrain w ≥ 0.
     device : "cpu" or "cuda".  tol : stopping tolerance (see the module docstring).
     max_iter : IPM iteration limit per member; the active-set start before it takes at most
-        min(ACTIVE_SET_STEPS, max_iter) restricted solves, counted in ``iterations`` too.  chunk_size : members per batched solve (memory
-        ≈ 3·chunk·p² floats); None picks the largest chunk within 1 GiB.
+        min(ACTIVE_SET_STEPS, max_iter) restricted solves, counted in ``iterations`` too.
+    chunk_size : members per batched solve (memory ≈ 3·chunk·p² floats); None picks the largest
+        chunk within 1 GiB.
     cpu_threads : torch intra-op threads during the solve on CPU (restored afterwards); None leaves
         torch's setting.  One thread is the default, as
         in :class:`mlopt.ipm.IPMSettings`: on 2 cores it is within ~10-40% of two threads when the

@@ -1,4 +1,4 @@
-"""The active-set Newton start of the batched Gram-form solver (mlopt.structured.active_set).
+"""The active-set start of the batched Gram-form solver (mlopt.structured.active_set).
 
 References: the same batched solver with the start switched off (IPM only), scikit-learn's
 coordinate descent at tol 1e-12, CVXPY+Clarabel, and the KKT conditions of the lasso.
@@ -141,3 +141,18 @@ def test_max_iter_bounds_the_active_set_steps(diabetes):
             assert res.relative_gaps[0] <= 1e-8 and res.primal_objectives[0] <= full.primal_objectives[0] + 1e-9
         else:
             assert res.statuses == ["max_iterations"] and np.all(np.isnan(res.coefs))
+
+
+def test_sample_weights_without_intercept_match_sklearn(diabetes):
+    X, y = diabetes
+    s = np.random.default_rng(7).uniform(0.2, 3.0, len(y))
+    # scikit-learn's α: 1/(2Σs)·Σsᵢrᵢ² + α‖w‖₁, w = 0 optimal from α_max = ‖Xᵀ(s∘y)‖∞/Σs on
+    alphas = np.abs(X.T @ (s * y)).max() / s.sum() * np.array([0.3, 0.03, 0.003])
+    obj = Objective(X, y, SquaredLoss(), L1Penalty(), alpha=1.0, loss_weight=1.0 / s.sum(), sample_weight=s,
+                    fit_intercept=False)
+    res = fit_path_batched(obj, alphas)
+    assert set(res.statuses) == {"solved"} and res.methods.count("active_set") == 3
+    for k, a in enumerate(alphas):
+        sk = SkLasso(alpha=a, fit_intercept=False, tol=1e-14, max_iter=1_000_000).fit(X, y, sample_weight=s)
+        np.testing.assert_allclose(res.coefs[k], sk.coef_, atol=1e-7)
+        assert res.intercepts[k] == 0.0
