@@ -65,8 +65,8 @@ from mlopt.ipm.status import Status
 if TYPE_CHECKING:  # batched_path imports this module
     from mlopt.structured.batched_path import GramData
 
-__all__ = ["ACTIVE_SET", "MAXIT", "METHOD_NAMES", "Outputs", "SOLVED", "STATUS_NAMES", "Scaled", "dual_for", "ipm", "measure", "merit", "record",
-           "restricted_solve", "ridge", "scale", "sync", "write_exact"]
+__all__ = ["ACTIVE_SET", "MAXIT", "METHOD_NAMES", "Outputs", "SOLVED", "STATUS_NAMES", "Scaled", "dual_for", "ipm",
+           "measure", "merit", "record", "restricted_solve", "ridge", "scale", "sync", "write_exact"]
 
 _STEP_FRACTION = 0.99
 _REDUCED_GAP, _REDUCED_FEAS = 5e-5, 1e-4  # "almost_solved" (as mlopt.ipm.IPMSettings)
@@ -76,7 +76,7 @@ _POLISH_RETRIES = 3  # extra IPM iterations for a member whose polish was reject
 
 # status codes used inside the solver
 _UNSOLVED, _SOLVED, _ALMOST, _MAXIT, _NUMERR = 0, 1, 2, 3, 4
-#: how a member was solved (``Outputs.method``): screening or ridge closed form, active-set Newton, IPM
+#: how a member was solved (``Outputs.method``): screening or ridge closed form, active-set start, IPM
 METHOD_NAMES = ("closed_form", "active_set", "ipm")
 _CLOSED_FORM, _ACTIVE_SET, _IPM = range(3)
 _STATUS_NAMES = {_UNSOLVED: Status.UNSOLVED.value, _SOLVED: Status.SOLVED.value, _ALMOST: Status.ALMOST_SOLVED.value,
@@ -620,7 +620,7 @@ def _record(st: _State, code: torch.Tensor, iters: np.ndarray, ms: _Measure, out
 
 
 # the names batched_path and active_set use
-Outputs, STATUS_NAMES, MAXIT, SOLVED, Scaled, scale, sync = _Outputs, _STATUS_NAMES, _MAXIT, _SOLVED, _Scaled, _scale, _sync
-ACTIVE_SET = _ACTIVE_SET
+Outputs, Scaled, scale, sync = _Outputs, _Scaled, _scale, _sync
+STATUS_NAMES, MAXIT, SOLVED, ACTIVE_SET = _STATUS_NAMES, _MAXIT, _SOLVED, _ACTIVE_SET
 ipm, ridge, write_exact, restricted_solve, dual_for, measure, merit, record = (
     _ipm, _ridge, _write_exact, _restricted_solve, _dual_for, _measure, _merit, _record)
