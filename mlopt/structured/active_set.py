@@ -32,8 +32,8 @@ from typing import Tuple
 import numpy as np
 import torch
 
-from mlopt.structured.batched_ipm import (ACTIVE_SET, SOLVED, Outputs, Scaled, dual_for, measure, merit, record,
-                                         restricted_solve)
+from mlopt.structured.batched_ipm import (ACTIVE_SET, SOLVED, Outputs, Scaled, dual_for, measure, merit, qnorm,
+                                         record, restricted_solve)
 
 __all__ = ["ACTIVE_SET_STEPS", "active_set_solve"]
 
@@ -68,13 +68,13 @@ def active_set_solve(sc: Scaled, const: float, theta0: torch.Tensor, L1: torch.T
     dev = L1.device
     left = torch.ones(Bn, dtype=torch.bool, device=dev)
     spent = np.zeros(Bn, dtype=np.int64)
-    qnorm = torch.maximum(sc.g.abs().max().expand(Bn), L1.abs().amax(dim=1))
+    q_norm = qnorm(sc, L1)
     # the members still pivoting, compacted together: original index, point, (S, σ), λ's, safeguard
     live = torch.arange(Bn, device=dev)
     theta = theta0.expand(Bn, -1).clone()
     support = torch.zeros((Bn, d), dtype=torch.bool, device=dev)
     sign = torch.zeros((Bn, d), dtype=theta.dtype, device=dev)
-    lam1, lam2, slack = L1, L2, 1e-14 * qnorm
+    lam1, lam2, slack = L1, L2, 1e-14 * q_norm
     best = torch.full((Bn,), d + 1, dtype=torch.int64, device=dev)
     tries = torch.full((Bn,), _BLOCK_TRIES, dtype=torch.int64, device=dev)
     for step in range(max_steps + 1):
@@ -85,7 +85,7 @@ def active_set_solve(sc: Scaled, const: float, theta0: torch.Tensor, L1: torch.T
             k = fixed.nonzero().squeeze(1)
             members = live[k]
             cand = dual_for(sc, theta[k], lam1[k], lam2[k], positive, rows[members.cpu().numpy()])
-            _, ms = measure(sc, cand, positive, const, qnorm[members])
+            _, ms = measure(sc, cand, positive, const, q_norm[members])
             good = merit(ms) <= tol
             if bool(good.any()):
                 g = good.nonzero().squeeze(1)

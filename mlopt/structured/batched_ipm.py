@@ -66,7 +66,7 @@ if TYPE_CHECKING:  # batched_path imports this module
     from mlopt.structured.batched_path import GramData
 
 __all__ = ["ACTIVE_SET", "MAXIT", "METHOD_NAMES", "Outputs", "SOLVED", "STATUS_NAMES", "Scaled", "dual_for", "ipm",
-           "measure", "merit", "record", "restricted_solve", "ridge", "scale", "sync", "write_exact"]
+           "measure", "merit", "qnorm", "record", "restricted_solve", "ridge", "scale", "sync", "write_exact"]
 
 _STEP_FRACTION = 0.99
 _REDUCED_GAP, _REDUCED_FEAS = 5e-5, 1e-4  # "almost_solved" (as mlopt.ipm.IPMSettings)
@@ -407,6 +407,11 @@ def _measure(sc: _Scaled, st: _State, positive: bool, const: float, qnorm: torch
     return (rd, rdt, rp), _Measure(f, dobj, gap, resp, resd, gap_rel, finite)
 
 
+def _qnorm(sc: _Scaled, L1: torch.Tensor) -> torch.Tensor:
+    """‖q‖∞ of each member's QP, max(‖g‖∞, ‖λ₁‖∞): the scale of the dual residual's tolerance."""
+    return torch.maximum(sc.g.abs().max().expand(L1.shape[0]), L1.abs().amax(dim=1))
+
+
 def _almost(ms: _Measure) -> torch.Tensor:
     return (ms.gap_rel <= _REDUCED_GAP) & (ms.resp <= _REDUCED_FEAS) & (ms.resd <= _REDUCED_FEAS) & ms.finite
 
@@ -429,7 +434,7 @@ def _ipm(sc: _Scaled, const: float, L1: torch.Tensor, L2: torch.Tensor, positive
     """
     d = sc.d
     st = _initial_point(sc, L1, L2, positive, rows)
-    qnorm = torch.maximum(sc.g.abs().max().expand(L1.shape[0]), L1.abs().amax(dim=1))
+    qnorm = _qnorm(sc, L1)
     m = st.s.shape[1] * d
     Bn = L1.shape[0]
     dev = L1.device
@@ -622,5 +627,5 @@ def _record(st: _State, code: torch.Tensor, iters: np.ndarray, ms: _Measure, out
 # the names batched_path and active_set use
 Outputs, Scaled, scale, sync = _Outputs, _Scaled, _scale, _sync
 STATUS_NAMES, MAXIT, SOLVED, ACTIVE_SET = _STATUS_NAMES, _MAXIT, _SOLVED, _ACTIVE_SET
-ipm, ridge, write_exact, restricted_solve, dual_for, measure, merit, record = (
-    _ipm, _ridge, _write_exact, _restricted_solve, _dual_for, _measure, _merit, _record)
+ipm, ridge, write_exact, restricted_solve, dual_for, measure, merit, qnorm, record = (
+    _ipm, _ridge, _write_exact, _restricted_solve, _dual_for, _measure, _merit, _qnorm, _record)

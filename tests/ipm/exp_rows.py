@@ -23,8 +23,9 @@ def dual_barrier(z):
 
 
 def dual_grad_hess(z):
-    g, H = eb.dual_grad_hess(z.T)
-    return g.T, H.permute(2, 0, 1)
+    """∇f*(z) (k, 3) and ∇²f*(z) (k, 3, 3), the Hessian as WᵀW of the library's factor (a sum of PSD terms)."""
+    g, W = eb.dual_grad_factor(z.T)
+    return g.T, eb.factor_gram(W).permute(2, 0, 1)
 
 
 def dual_hess_solve(z, p):
@@ -53,5 +54,5 @@ def primal_barrier(s):
 
 
 def scaling_rows(grp):
-    """A group's H as (k, 3, 3) and its H_dual likewise."""
-    return grp.Hs.permute(2, 0, 1), grp.H_dual.permute(2, 0, 1)
+    """A group's H as (k, 3, 3) and ∇²f*(z) at its last scaled point (from its factor W_dual) likewise."""
+    return grp.Hs.permute(2, 0, 1), eb.factor_gram(grp.W_dual).permute(2, 0, 1)

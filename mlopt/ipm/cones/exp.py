@@ -165,11 +165,6 @@ class ExponentialGroup(ConeGroup):
         self._set_factor(W)
         return math.isfinite(float(W.sum()))  # finite iff every entry is (inf/NaN propagate)
 
-    @property
-    def H_dual(self) -> torch.Tensor:
-        """∇²f*(z) at the last scaled point, (3, 3, k)."""
-        return factor_gram(self.W_dual)
-
     def _set_factor(self, W: torch.Tensor) -> None:
         """Scaling H = WᵀW from its factor W (4, 3, k); H is formed for the backends that factor it."""
         self.W = W

@@ -107,12 +107,6 @@ def factor_gram(W: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.stack([entry[max(i, j), min(i, j)] for j in range(d)]) for i in range(d)])
 
 
-def dual_grad_hess(z: torch.Tensor):
-    """∇f*(z) (3, k) and ∇²f*(z) (3, 3, k), the latter assembled as a sum of PSD terms."""
-    grad, W = dual_grad_factor(z)
-    return grad, factor_gram(W)
-
-
 def dual_hess_solve(z: torch.Tensor, p: torch.Tensor):
     """q = (∇²f*(z))⁻¹ p and θ = p_v = gᵀq/r², without forming or factoring the Hessian.
 
