@@ -63,8 +63,10 @@ WARM_BUDGET = 6.0
 
 
 def fit_once(model: str, method: str, X, y, objective):
-    """One timed fit: (seconds, coef, intercept, iterations, solver gap, status, label, warnings)."""
+    """One timed fit: (seconds, coef, intercept, iterations, solver gap, status, label, warnings, timings)
+    — timings: mlopt-structured's seconds by IPM phase (``info["timings"]``), else None."""
     label = method
+    timings = None
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -77,6 +79,7 @@ def fit_once(model: str, method: str, X, y, objective):
             coef, intercept, info = fit_objective(objective, device="cuda" if method.endswith("cuda") else "cpu")
             fitted = None
             iterations, gap, status = info["iterations"], info["gap"], info["status"]
+            timings = info.get("timings")
         else:
             solver = {"mlopt-cvxpy": mlopt.IPM()}.get(method, method)
             fitted = MODELS[model]().set_params(solver=solver).fit(X, y)
@@ -86,7 +89,7 @@ def fit_once(model: str, method: str, X, y, objective):
     if fitted is not None:
         coef = np.ravel(fitted.coef_)
         intercept = float(np.ravel(fitted.intercept_)[0]) if np.ndim(fitted.intercept_) else float(fitted.intercept_)
-    return wall, coef, intercept, iterations, gap, status, label, caught
+    return wall, coef, intercept, iterations, gap, status, label, caught, timings
 
 
 def run_cell(model: str, data: str, method: str) -> dict:
@@ -98,13 +101,17 @@ def run_cell(model: str, data: str, method: str) -> dict:
         torch.cuda.synchronize()
     est = MODELS[model]()
     objective = est.get_objective(X, y)
-    cold, coef, intercept, iterations, gap, status, label, caught = fit_once(model, method, X, y, objective)
-    warm = []
+    cold, coef, intercept, iterations, gap, status, label, caught, timings = fit_once(model, method, X, y, objective)
+    warm, warm_timings = [], []
     if cold < REPEAT_UNDER:
         t_end = time.perf_counter() + WARM_BUDGET
         while len(warm) < WARM_RUNS and time.perf_counter() + (warm[-1] if warm else cold) < t_end:
-            warm.append(fit_once(model, method, X, y, objective)[0])
+            run = fit_once(model, method, X, y, objective)
+            warm.append(run[0])
+            warm_timings.append(run[-1])
     wall = float(np.median(warm)) if warm else cold
+    if timings is not None and warm_timings:  # per-phase medians of the runs that give *time*
+        timings = {k: float(np.median([t[k] for t in warm_timings])) for k in timings}
     value = objective.value(np.ravel(coef), intercept)
     try:
         from mlopt.certificates import certificate
@@ -120,6 +127,7 @@ def run_cell(model: str, data: str, method: str) -> dict:
         "objective": value, "solver_gap": gap, "certified_gap": certified_gap,
         "warnings": sorted({str(w.message)[:80] for w in caught if "inaccurate" in str(w.message) or "converge" in str(w.message).lower()}),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "timings": timings,
     }
 
 

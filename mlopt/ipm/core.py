@@ -78,6 +78,7 @@ class IPMCore:
         self.nu = self.cones.degree + 1
         self.line_search = LineSearch(settings.linesearch_backtrack_step, settings.linesearch_bisections,
                                       settings.linesearch_boundary_fraction)
+        #: seconds spent in the KKT factorizations, the KKT solves (with refinement) and the cone scalings
         self.timers = {"kkt_update": 0.0, "kkt_solve": 0.0, "cones": 0.0}
         self.history: list = []
 

@@ -26,6 +26,12 @@ class IPMResult:
     gap : relative duality gap.  gap_abs: absolute gap.
     solve_time : seconds, including setup and equilibration.
     certificate : the infeasibility certificate (z or x) or None.
+    timings : seconds by phase: validate, equilibrate (Ruiz), setup (KKT backend and cones),
+        iterations (the whole loop), and within it kkt_update (factorizations), kkt_solve (solves
+        with refinement), cones (scaling updates); the structured backends add gram (part of kkt_update:
+        the Schur complement's data term, B = D^{1/2}A_c and BᵀB; for structured_wide the QR of B and
+        its n×n Grams).  Wall-clock seconds on the host: on CUDA, kernels run asynchronously, so the
+        split between phases is approximate there.
     """
 
     status: Status
@@ -46,6 +52,7 @@ class IPMResult:
     kkt_solver: str = ""
     device: str = "cpu"
     history: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
 
     @property
     def obj_val(self) -> float:

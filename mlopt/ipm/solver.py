@@ -55,14 +55,19 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
     resolve_kkt_solver(settings.kkt_solver, settings.device)  # validate early
     data = validate_problem(P, q, A, b, cones)
     with torch_compute(settings.cpu_threads):
+        t_eq = time.perf_counter()
         if settings.equilibrate_enable:
             scaled, eq = ruiz(data, settings.equilibrate_max_iter, settings.equilibrate_min_scaling,
                               settings.equilibrate_max_scaling, settings.equilibrate_tol)
         else:
             scaled, eq = no_equilibration(data)
+        t_core = time.perf_counter()
         core = IPMCore(scaled, eq, settings, t_start)
+        t_run = time.perf_counter()
         status, v, info, iters = core.run()
-    return _build_result(data, eq, core, status, v, info, iters, t_start)
+    timings = dict(validate=t_eq - t_start, equilibrate=t_core - t_eq, setup=t_run - t_core,
+                   iterations=time.perf_counter() - t_run, **core.timers, **getattr(core.kkt, "timers", {}))
+    return _build_result(data, eq, core, status, v, info, iters, t_start, timings)
 
 
 @contextmanager
@@ -81,7 +86,7 @@ def torch_compute(n: Optional[int]):
             torch.set_num_threads(previous)
 
 
-def _build_result(data, eq, core, status, v, info, iters, t_start) -> IPMResult:
+def _build_result(data, eq, core, status, v, info, iters, t_start, timings) -> IPMResult:
     x = v.x.detach().cpu().numpy() * eq.d
     s = v.s.detach().cpu().numpy() / eq.e
     z = v.z.detach().cpu().numpy() * eq.e / eq.c
@@ -111,7 +116,7 @@ def _build_result(data, eq, core, status, v, info, iters, t_start) -> IPMResult:
         iterations=iters, primal_residual=info.pres, dual_residual=info.dres,
         gap=info.gap_rel, gap_abs=info.gap_abs, solve_time=time.perf_counter() - t_start,
         certificate=certificate, tau=v.tau, kappa=v.kappa, kkt_solver=core.kkt.name,
-        device=str(core.dev), history=core.history)
+        device=str(core.dev), history=core.history, timings=timings)
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:

@@ -54,7 +54,8 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     coef : (d,) or (d, K);  intercept : 0-d array or (K,);
     info : dict with status, iterations, objective (f(w, b) of the objective),
         primal_objective, dual_objective, gap, gap_abs, primal_residual, dual_residual,
-        solve_time (IPM), setup_time (assembly), wall_time, kkt_solver, device, form.
+        solve_time (IPM), setup_time (assembly), wall_time, kkt_solver, device, form, and, when the
+        IPM ran, timings (seconds by phase, :attr:`mlopt.ipm.IPMResult.timings`).
 
     Examples
     --------
@@ -184,5 +185,6 @@ def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form):
                 primal_objective=res.primal_objective, dual_objective=res.dual_objective,
                 gap=res.gap, gap_abs=res.gap_abs, primal_residual=res.primal_residual,
                 dual_residual=res.dual_residual, solve_time=res.solve_time, setup_time=setup,
-                wall_time=time.perf_counter() - t0, kkt_solver=res.kkt_solver, device=res.device, form=form)
+                wall_time=time.perf_counter() - t0, kkt_solver=res.kkt_solver, device=res.device, form=form,
+                timings=res.timings)
     return coef, intercept, info

@@ -180,3 +180,21 @@ def test_bad_inputs_raise():
     bad.global_rows = np.array([0])  # row 0 listed twice
     with pytest.raises(ValueError, match="partition"):
         solve(prob.P, prob.q, prob.A, prob.b, prob.cones, kkt_solver="structured", kkt_structure=bad)
+
+
+@pytest.mark.parametrize("multinomial", [False, True])
+def test_timings_split_the_solve(multinomial):
+    """info["timings"]: every phase is a nonnegative time, the phases fit inside the solve, and the Gram
+    products are part of the factorizations (binary: c = 1 scaled rows; multinomial: c > 1 block rows)."""
+    X, y = load_wine(return_X_y=True) if multinomial else load_breast_cancer(return_X_y=True)
+    X = _std(X)
+    if not multinomial:
+        X = X[:, :6]
+    coef, b, info = fit_objective(LogisticRegression(C=1.0).get_objective(X, y))
+    tm = info["timings"]
+    assert info["status"] == "solved"
+    assert set(tm) == {"validate", "equilibrate", "setup", "iterations", "kkt_update", "kkt_solve", "cones", "gram"}
+    assert all(v >= 0 for v in tm.values())
+    assert 0 < tm["gram"] <= tm["kkt_update"]
+    assert tm["kkt_update"] + tm["kkt_solve"] + tm["cones"] <= tm["iterations"]
+    assert tm["validate"] + tm["equilibrate"] + tm["setup"] + tm["iterations"] <= info["solve_time"]

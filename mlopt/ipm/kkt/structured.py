@@ -36,6 +36,7 @@ row/column numbering, which equilibration does not permute.
 """
 from __future__ import annotations
 
+import time
 from typing import List, Tuple
 
 import numpy as np
@@ -175,6 +176,8 @@ class StructuredKKTSolver(KKTSolver):
         self.idx = torch.as_tensor(np.ascontiguousarray(nat[:, order].T), dtype=torch.long, device=dev)
         self.idx_flat = self.idx.reshape(-1)
         self._last_Axg = None
+        #: seconds spent forming the weighted Gram term of the Schur complement (B = D^{1/2}A_c, BᵀB)
+        self.timers = {"gram": 0.0}
 
         # ---- index maps: x/z vectors <-> (per-sample, global) pieces
         self.gcols = torch.as_tensor(st.global_cols, dtype=torch.long, device=dev)
@@ -435,6 +438,7 @@ class StructuredKKTSolver(KKTSolver):
             if not bool((Sc[0, 0] < 0).all()):
                 return False
             D = -1.0 / Sc[0, 0]  # (n,)
+            t0 = time.perf_counter()
             B = self.Ac.scaled_rows(D.sqrt())
             self.D1 = D
         else:
@@ -445,8 +449,10 @@ class StructuredKKTSolver(KKTSolver):
             LD, info = torch.linalg.cholesky_ex(D)
             if bool((info != 0).any()):
                 return False
+            t0 = time.perf_counter()
             B = self.Ac.block_rows(LD.transpose(1, 2).contiguous())
             self.D = D
+        self.timers["gram"] += time.perf_counter() - t0
         if not self._factor_schur(S, B, eps, exact=not eps_all):
             return False
         self.Ls = Ls
@@ -466,7 +472,9 @@ class StructuredKKTSolver(KKTSolver):
         differently (e.g. by the Woodbury identity when n·c < |G_c|); :meth:`_solve_schur` solves.
         """
         S = S0.to_dense() if S0.is_sparse else S0
+        t0 = time.perf_counter()
         SG = weighted_gram(B).to(S.device)
+        self.timers["gram"] += time.perf_counter() - t0
         if self.Gc_all:
             S += SG
         else:

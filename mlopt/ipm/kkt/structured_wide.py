@@ -51,6 +51,7 @@ then runs against the exact K, as for the parent.
 """
 from __future__ import annotations
 
+import time
 from typing import List, Optional
 
 import numpy as np
@@ -196,10 +197,12 @@ class WideStructuredKKTSolver(StructuredKKTSolver):
     def _factor_schur(self, S0: torch.Tensor, B: torch.Tensor, eps: float, exact: bool) -> bool:
         """Woodbury/bordered factorisation of S = S0 + E_cᵀBᵀBE_c; the parent's dense one if that fails."""
         if self.woodbury:
+            t0 = time.perf_counter()
             try:
                 ok = self._factor_woodbury(S0, B, eps, exact)
             except (RuntimeError, ValueError, ArithmeticError):
                 ok = False
+            self.timers["gram"] += time.perf_counter() - t0  # its data term: the QR of B and R's Grams
             if ok:
                 self._mode = "woodbury"
                 self.n_woodbury += 1
