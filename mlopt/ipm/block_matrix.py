@@ -11,13 +11,35 @@ multinomial loss).  Products cost one GEMV with X per term; equilibration only u
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from typing import List, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
-__all__ = ["BlockMatrix", "DataTerm"]
+__all__ = ["BlockMatrix", "DataTerm", "device_row_blocks", "setup_on_device"]
+
+#: device passes over X go by blocks of rows of at most this many entries (bounded temporaries)
+DEVICE_BLOCK_ENTRIES = 1 << 25
+
+
+#: run the device setup paths (equilibration passes, the structured backend's A_c) on CPU too — off:
+#: the host paths are faster there; the tests switch it on to check the device code without a GPU
+DEVICE_PATHS_ON_CPU = False
+
+
+def setup_on_device(device) -> bool:
+    """Whether setup passes over a dense X run with torch on ``device`` (every device but the CPU,
+    unless :data:`DEVICE_PATHS_ON_CPU`)."""
+    return torch.device(device).type != "cpu" or DEVICE_PATHS_ON_CPU
+
+
+def device_row_blocks(n: int, d: int):
+    """(i, j) ranges of row blocks of an n×d matrix, each at most :data:`DEVICE_BLOCK_ENTRIES` entries."""
+    step = max(1, DEVICE_BLOCK_ENTRIES // max(1, d))
+    return [(i, min(i + step, n)) for i in range(0, n, step)]
 
 
 @dataclass(frozen=True)
@@ -62,6 +84,7 @@ class BlockMatrix:
         if self.X.ndim != 2:
             raise ValueError(f"BlockMatrix: X must be 2-dimensional, got shape {self.X.shape}")
         self.terms: List[DataTerm] = [_checked_term(t) for t in terms]
+        self._device_X: dict = {}  # device → X as a torch tensor (shared with the copies from scaled())
         m, N = self.rest.shape
         n, d = self.X.shape
         for t in self.terms:
@@ -83,11 +106,46 @@ class BlockMatrix:
     def x_sparse(self) -> bool:
         return sp.issparse(self.X)
 
-    def all_finite(self) -> bool:
-        xd = self.X.data if self.x_sparse else self.X
-        return bool(np.all(np.isfinite(self.rest.data)) and np.all(np.isfinite(xd))
-                    and all(np.all(np.isfinite(t.row_scale)) and np.all(np.isfinite(t.col_scale))
-                            for t in self.terms))
+    def all_finite(self, device="cpu") -> bool:
+        """Whether every entry of S, X and the term scales is finite; a dense X is checked on ``device``
+        (by row blocks, on the solver's device copy) when :func:`setup_on_device`."""
+        if not (np.all(np.isfinite(self.rest.data))
+                and all(np.all(np.isfinite(t.row_scale)) and np.all(np.isfinite(t.col_scale)) for t in self.terms)):
+            return False
+        if self.x_sparse:
+            return bool(np.all(np.isfinite(self.X.data)))
+        if setup_on_device(device):
+            X = self.device_X(device)
+            return all(bool(torch.isfinite(X[i:j]).all()) for i, j in device_row_blocks(*X.shape))
+        return bool(np.all(np.isfinite(self.X)))
+
+    def nonzero_columns(self, device="cpu") -> np.ndarray:
+        """(d,) bool: which columns of X hold a nonzero entry (a dense X is scanned on ``device`` when
+        :func:`setup_on_device`)."""
+        X = self.X
+        if self.x_sparse:
+            return np.bincount(X.indices[X.data != 0], minlength=X.shape[1]) > 0
+        if setup_on_device(device):
+            Xd = self.device_X(device)
+            out = torch.zeros(Xd.shape[1], dtype=torch.bool, device=Xd.device)
+            for i, j in device_row_blocks(*Xd.shape):
+                out |= (Xd[i:j] != 0).any(dim=0)
+            return out.cpu().numpy()
+        return (X != 0).any(axis=0)
+
+    def device_X(self, device) -> torch.Tensor:
+        """A dense X as a float64 torch tensor on ``device``: zero-copy on CPU, uploaded once per device
+        otherwise and shared by every copy made by :meth:`scaled` (equilibration, the products and the
+        structured KKT backend all use the one device copy)."""
+        if self.x_sparse:
+            raise TypeError("BlockMatrix.device_X: X is sparse; only a dense X has a dense device copy")
+        dev = torch.device(device)
+        key = str(dev)
+        if key not in self._device_X:
+            with warnings.catch_warnings():  # a read-only X (e.g. memory-mapped) is shared too: it is never written
+                warnings.simplefilter("ignore", UserWarning)
+                self._device_X[key] = torch.as_tensor(self.X, dtype=torch.float64, device=dev)
+        return self._device_X[key]
 
     def term_block(self, t: DataTerm):
         """diag(ρ) X diag(κ) of one term (dense ndarray, or CSR for sparse X)."""
@@ -144,5 +202,7 @@ class BlockMatrix:
         rest = sp.diags(left) @ self.rest @ sp.diags(right)
         terms = [replace(t, row_scale=t.row_scale * left[t.rows], col_scale=t.col_scale * right[t.cols])
                  for t in self.terms]
-        return BlockMatrix(sp.csc_matrix(rest), self.X, terms)
+        out = BlockMatrix(sp.csc_matrix(rest), self.X, terms)
+        out._device_X = self._device_X
+        return out
 

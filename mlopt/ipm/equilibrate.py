@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .block_matrix import BlockMatrix
+from .block_matrix import BlockMatrix, device_row_blocks, setup_on_device
 from .cones import ExponentialCone, SecondOrderCone
 from .problem import ProblemData
 
@@ -109,24 +109,32 @@ class _ScaledInfNorms:
 
 class _BlockInfNorms:
     """∞-norms of diag(left)·|A|·diag(right) for a :class:`BlockMatrix` A: the sparse part by
-    :class:`_ScaledInfNorms`, each data term diag(ρ)Xdiag(κ) from |X| directly (dense: one
-    broadcast multiply and a max per pass into a preallocated buffer, as multithreaded torch ops
-    on CPU tensors that share numpy's memory; sparse X: O(nnz))."""
+    :class:`_ScaledInfNorms`, each data term diag(ρ)Xdiag(κ) from X directly.  Dense X on CPU: |X|
+    once, then one broadcast multiply and a max per pass into a preallocated buffer (multithreaded
+    torch ops on tensors that share numpy's memory); dense X for another device: the passes run
+    there on the solver's one device copy of X (:meth:`BlockMatrix.device_X`), by row blocks, so the
+    host never traverses X and no n×d temporary is allocated; sparse X: O(nnz) on the host."""
 
-    def __init__(self, A: BlockMatrix) -> None:
+    def __init__(self, A: BlockMatrix, device="cpu") -> None:
         rest = A.rest.copy()
         rest.sum_duplicates()
         self.shape = A.shape
         self.rest = _ScaledInfNorms(rest)
         self.terms = A.terms
         self.xnorms = _ScaledInfNorms(sp.csc_matrix(A.X)) if A.x_sparse else None
+        self.Xdev = None
         if not A.x_sparse:
-            self.absX = torch.from_numpy(np.abs(np.asarray(A.X, dtype=np.float64)))  # a fresh, writable copy
-            self.buf = torch.empty_like(self.absX)
+            if not setup_on_device(device):
+                self.absX = torch.from_numpy(np.abs(np.asarray(A.X, dtype=np.float64)))  # a fresh, writable copy
+                self.buf = torch.empty_like(self.absX)
+            else:
+                self.Xdev = A.device_X(device)
 
     def _x_cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         if self.xnorms is not None:
             return self.xnorms.cols(left, right)
+        if self.Xdev is not None:
+            return x_norms_on_device(self.Xdev, left, right, axis=0)
         if self.absX.shape[0] == 0:
             return np.zeros(self.absX.shape[1])
         torch.mul(self.absX, torch.from_numpy(left)[:, None], out=self.buf)
@@ -135,6 +143,8 @@ class _BlockInfNorms:
     def _x_rows(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         if self.xnorms is not None:
             return self.xnorms.rows(left, right)
+        if self.Xdev is not None:
+            return x_norms_on_device(self.Xdev, left, right, axis=1)
         if self.absX.shape[1] == 0:
             return np.zeros(self.absX.shape[0])
         torch.mul(self.absX, torch.from_numpy(right)[None, :], out=self.buf)
@@ -155,11 +165,28 @@ class _BlockInfNorms:
         return out
 
 
-def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: float, tol: float = 0.0):
+def x_norms_on_device(X: torch.Tensor, left: np.ndarray, right: np.ndarray, axis: int) -> np.ndarray:
+    """Column (``axis=0``: maxᵢ leftᵢ|xᵢⱼ|·rightⱼ) or row (``axis=1``: maxⱼ leftᵢ|xᵢⱼ|rightⱼ) ∞-norms of
+    diag(left)|X|diag(right) for a torch X on any device, by blocks of rows."""
+    n, d = X.shape
+    f64 = dict(dtype=torch.float64, device=X.device)
+    lt, rt = torch.as_tensor(left, **f64), torch.as_tensor(right, **f64)
+    out = torch.zeros(d if axis == 0 else n, **f64)
+    for i, j in device_row_blocks(n if d else 0, d):  # (an empty X has all-zero norms)
+        if axis == 0:
+            torch.maximum(out, (X[i:j].abs() * lt[i:j, None]).amax(dim=0), out=out)
+        else:
+            out[i:j] = (X[i:j].abs() * rt).amax(dim=1)
+    return (out * (rt if axis == 0 else lt)).cpu().numpy()
+
+
+def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: float, tol: float = 0.0,
+         device="cpu"):
     """Return (scaled ProblemData, Equilibration).
 
     At most ``max_iter`` passes; stop after a pass whose factors all lie within 1 ± ``tol``
     (the ∞-norms are then within about 2·tol of 1, and further passes only polish them).
+    ``device``: where the solve runs; a dense data block of A is then traversed there.
     """
     block = isinstance(data.A, BlockMatrix)
     P, A, q, b = data.P.copy(), data.A if block else data.A.copy(), data.q.copy(), data.b.copy()
@@ -168,7 +195,7 @@ def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: floa
         A.sum_duplicates()
     n, m = data.n, data.m
     d, e = np.ones(n), np.ones(m)
-    normsP, normsA = _ScaledInfNorms(P), (_BlockInfNorms(A) if block else _ScaledInfNorms(A))
+    normsP, normsA = _ScaledInfNorms(P), (_BlockInfNorms(A, device) if block else _ScaledInfNorms(A))
     uniform = _uniform_blocks(data.cones)
     for _ in range(max_iter):
         norm_x = np.maximum(normsP.cols(d, d), normsA.cols(e, d))

@@ -18,12 +18,12 @@ from .block_matrix import BlockMatrix
 from .cones import check_cones
 
 
-def _to_sparse(M: object, name: str) -> sp.csc_matrix:
+def _to_sparse(M: object, name: str, device="cpu") -> sp.csc_matrix:
     if isinstance(M, BlockMatrix):
         if name != "A":
             raise TypeError(f"{name} must be a scipy sparse, numpy or torch matrix; a BlockMatrix is accepted for A only "
                             "(use .tocsc() to pass its entries)")
-        if not M.all_finite():
+        if not M.all_finite(device):
             raise ValueError(f"{name} contains NaN or inf entries; remove them before solving")
         return M
     if isinstance(M, torch.Tensor):
@@ -88,11 +88,12 @@ class ProblemData:
 
 
 def validate_problem(P: Optional[object], q: object, A: object, b: object,
-                     cones: Sequence[object]) -> ProblemData:
-    """Check shapes, finiteness and cones; return a :class:`ProblemData`."""
+                     cones: Sequence[object], device="cpu") -> ProblemData:
+    """Check shapes, finiteness and cones; return a :class:`ProblemData` (``device``: where the solve runs;
+    a BlockMatrix's dense data block is checked there)."""
     if A is None:
         raise TypeError("A must be a matrix; pass an (0, n) matrix for a problem without constraints")
-    A = _to_sparse(A, "A")
+    A = _to_sparse(A, "A", device)
     m, n = A.shape
     q = _to_vector(q, "q", n)
     b = _to_vector(b, "b", m)
@@ -152,9 +153,7 @@ class BlockOperator:
             self.X = SparseOperator(A.X, self.device)
             self.Xt = SparseOperator(A.X.T, self.device)
         else:
-            with warnings.catch_warnings():  # a read-only X (e.g. memory-mapped) is shared too: it is never written
-                warnings.simplefilter("ignore", UserWarning)
-                X = torch.as_tensor(A.X, **f64)
+            X = A.device_X(self.device)  # the one device copy of X (zero-copy on CPU)
             self.X, self.Xt = X, X.T
 
     def transposed(self) -> "BlockOperator":

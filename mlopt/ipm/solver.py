@@ -53,12 +53,12 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
     elif not isinstance(settings, IPMSettings):
         raise TypeError("settings must be an IPMSettings instance")
     resolve_kkt_solver(settings.kkt_solver, settings.device)  # validate early
-    data = validate_problem(P, q, A, b, cones)
+    data = validate_problem(P, q, A, b, cones, settings.device)
     with torch_compute(settings.cpu_threads):
         t_eq = time.perf_counter()
         if settings.equilibrate_enable:
             scaled, eq = ruiz(data, settings.equilibrate_max_iter, settings.equilibrate_min_scaling,
-                              settings.equilibrate_max_scaling, settings.equilibrate_tol)
+                              settings.equilibrate_max_scaling, settings.equilibrate_tol, settings.device)
         else:
             scaled, eq = no_equilibration(data)
         t_core = time.perf_counter()

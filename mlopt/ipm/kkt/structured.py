@@ -43,6 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ..block_matrix import device_row_blocks, setup_on_device
 from ..cones import ScalingBlock
 from .base import KKTProblem, KKTSolver, apply_blocks
 from .sample_structure import CouplingMatrix, SampleStructure, canonical, lookup, put, weighted_gram
@@ -173,8 +174,13 @@ class StructuredKKTSolver(KKTSolver):
         self.sign_list = sign[: self.ny].tolist()
         # gather index of the block unknowns in the stacked vector [x; z], shape (nb, n)
         nat = np.concatenate([st.local_cols, N + st.sample_rows], axis=1)  # (n, nb) natural order
-        self.idx = torch.as_tensor(np.ascontiguousarray(nat[:, order].T), dtype=torch.long, device=dev)
-        self.idx_flat = self.idx.reshape(-1)
+        idx = np.ascontiguousarray(nat[:, order].T)  # (nb, n): the entry of [x; z] behind each block unknown
+        # block rows [0, nnc) and [nnc + ℓ, nb) are z entries, [nnc, nnc + ℓ) are x entries: gathered from
+        # and scattered to x and z directly (no concatenated [x; z] copy, which costs as much as the gathers)
+        self._pieces = [(lo, hi, from_x, torch.as_tensor(idx[lo:hi].reshape(-1) - (0 if from_x else N),
+                                                         dtype=torch.long, device=dev))
+                        for lo, hi, from_x in ((0, nnc, False), (nnc, nnc + ell, True), (nnc + ell, self.nb, False))
+                        if hi > lo]
         self._last_Axg = None
         #: seconds spent forming the weighted Gram term of the Schur complement (B = D^{1/2}A_c, BᵀB)
         self.timers = {"gram": 0.0}
@@ -190,11 +196,7 @@ class StructuredKKTSolver(KKTSolver):
         """(coupling position k, global positions of its columns, which of them hold a nonzero) of every
         data term of a BlockMatrix A: a term must be one coupling row of every sample, in sample order,
         on global columns.  All-zero columns (an empty feature) stay out of G_c, as in the entrywise A."""
-        X = blockA.X
-        if blockA.x_sparse:
-            x_nz = np.bincount(X.indices[X.data != 0], minlength=X.shape[1]) > 0
-        else:
-            x_nz = (X != 0).any(axis=0)
+        x_nz = blockA.nonzero_columns(self.dev)
         out = []
         for t in blockA.terms:
             own, pos = row_owner[t.rows], row_pos[t.rows]
@@ -214,6 +216,8 @@ class StructuredKKTSolver(KKTSolver):
         triplets (rows i·c + k, columns, values): a dense array, or CSR when it stays sparse."""
         n, c, nGc = self.ns, self.c, int((where >= 0).sum())
         r_rest, c_rest, v_rest = triplets
+        if not blockA.x_sparse and setup_on_device(self.dev):
+            return self._coupling_on_device(blockA, terms, triplets, where)
         if blockA.x_sparse:  # CSR (CouplingMatrix densifies it unless it stays sparse)
             rows, cols, vals = [r_rest], [c_rest], [v_rest]
             for t, (k, g, _) in zip(blockA.terms, terms):
@@ -235,6 +239,27 @@ class StructuredKKTSolver(KKTSolver):
                 out[:, k, cols[sel]] += blockA.term_block(t)[:, sel]
         out = out.reshape(n * c, nGc)
         np.add.at(out, (r_rest, c_rest), v_rest)
+        return out
+
+    def _coupling_on_device(self, blockA, terms, triplets, where) -> torch.Tensor:
+        """The dense A_c of :meth:`_coupling_from_terms` built on the solver's device, by blocks of rows,
+        from the one device copy of X (:meth:`BlockMatrix.device_X`): the host never holds an n×d array."""
+        n, c, nGc, dev = self.ns, self.c, int((where >= 0).sum()), self.dev
+        f64, lng = dict(dtype=torch.float64, device=dev), dict(dtype=torch.long, device=dev)
+        X = blockA.device_X(dev)
+        out = torch.zeros((n, c, nGc), **f64)
+        for t, (k, g, _) in zip(blockA.terms, terms):
+            cols = where[g]
+            sel = np.nonzero(cols >= 0)[0]  # untouched (all-zero) columns are left out of A_c
+            src, dst = torch.as_tensor(sel, **lng), torch.as_tensor(cols[sel], **lng)
+            rho, kappa = torch.as_tensor(t.row_scale, **f64), torch.as_tensor(t.col_scale[sel], **f64)
+            for i, j in device_row_blocks(n, X.shape[1]):  # += : terms may overlap, as on the host
+                out[i:j, k].index_add_(1, dst, X[i:j].index_select(1, src) * rho[i:j, None] * kappa)
+        out = out.view(n * c, nGc)
+        r_rest, c_rest, v_rest = triplets
+        if len(v_rest):
+            out.index_put_((torch.as_tensor(r_rest, **lng), torch.as_tensor(c_rest, **lng)),
+                           torch.as_tensor(v_rest, **f64), accumulate=True)
         return out
 
     def _static_pattern(self, Kperm: np.ndarray):
@@ -508,9 +533,7 @@ class StructuredKKTSolver(KKTSolver):
     # ------------------------------------------------------------------ solve
     def _solve_reg(self, rx: torch.Tensor, rz: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         n, ny, c = self.ns, self.ny, self.c
-        N = rx.shape[0]
-        v = torch.cat([rx, rz])
-        r = v.index_select(0, self.idx_flat).view(self.nb, n)  # (nb, n) block right-hand sides
+        r = self._gather_blocks(rx, rz)  # (nb, n) block right-hand sides
         for k, ((rows, *_), lk) in enumerate(zip(self.steps, self.Ls)):  # forward, unit lower factor
             if lk is not None:
                 r.index_add_(0, rows, lk * r[k], alpha=-1.0)
@@ -534,12 +557,26 @@ class StructuredKKTSolver(KKTSolver):
         L_back = self.L_back
         for j, ks, a0, a1 in self.back:  # back substitution, Lᵀ by columns: r becomes the solution
             r.index_add_(0, ks, L_back[a0:a1] * r[j], alpha=-1.0)
-        out = torch.empty_like(v)
-        out.index_copy_(0, self.idx_flat, r.reshape(-1))
-        out.index_copy_(0, self.gcols, xg)
+        ox, oz = self._scatter_blocks(r, rx, rz)
+        ox.index_copy_(0, self.gcols, xg)
         if self.mg:
-            out.index_copy_(0, N + self.grows, self._hg_solve(self.Ag.matvec(xg) - rz.index_select(0, self.grows)))
-        return out[:N], out[N:]
+            oz.index_copy_(0, self.grows, self._hg_solve(self.Ag.matvec(xg) - rz.index_select(0, self.grows)))
+        return ox, oz
+
+    def _gather_blocks(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The (nb, n) block unknowns (rows in block order) gathered from x and z."""
+        out = torch.empty(self.nb, self.ns, dtype=x.dtype, device=x.device)
+        for lo, hi, from_x, index in self._pieces:
+            torch.index_select(x if from_x else z, 0, index, out=out[lo:hi].view(-1))
+        return out
+
+    def _scatter_blocks(self, blk: torch.Tensor, x: torch.Tensor, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Fresh (x, z)-shaped vectors holding the (nb, n) block values at their entries; the global
+        entries are left for the caller to fill."""
+        ox, oz = torch.empty_like(x), torch.empty_like(z)
+        for lo, hi, from_x, index in self._pieces:
+            (ox if from_x else oz).index_copy_(0, index, blk[lo:hi].reshape(-1))
+        return ox, oz
 
     # ------------------------------------------------------------------ exact K, from the blocks
     def apply_K(self, x: torch.Tensor, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -558,9 +595,8 @@ class StructuredKKTSolver(KKTSolver):
 
     def _apply(self, x, z, pattern, with_P: bool):
         """[P̃x + Aᵀz; Ax] with P̃ = P (``with_P``) or 0; ``pattern``: the static block entries to use."""
-        n, ny, N = self.ns, self.ny, x.shape[0]
-        v = torch.cat([x, z])
-        blk = v.index_select(0, self.idx_flat).view(self.nb, n)
+        n, ny = self.ns, self.ny
+        blk = self._gather_blocks(x, z)
         ob = torch.zeros_like(blk)  # (nb, n): [P_LL] u + Bᵀz, B u over the structural nonzeros
         rows, cols, vals = pattern
         ob.index_add_(0, rows, vals * blk.index_select(0, cols))
@@ -577,14 +613,13 @@ class StructuredKKTSolver(KKTSolver):
             og += ACz
         else:
             og.index_add_(0, self.Gc, ACz)
-        out = torch.empty_like(v)
-        out.index_copy_(0, self.idx_flat, ob.reshape(-1))
+        ox, oz = self._scatter_blocks(ob, x, z)
         if self.mg:
             zg = z.index_select(0, self.grows)
             og += self.Ag.rmatvec(zg)
-            out.index_copy_(0, N + self.grows, self.Ag.matvec(xg))
-        out.index_copy_(0, self.gcols, og)
-        return out[:N], out[N:]
+            oz.index_copy_(0, self.grows, self.Ag.matvec(xg))
+        ox.index_copy_(0, self.gcols, og)
+        return ox, oz
 
 
 class _SparseBlock:

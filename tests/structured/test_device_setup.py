@@ -1,0 +1,104 @@
+"""The device setup paths (equilibration passes over X and the structured backend's coupling block
+built on the solve device from one device copy of X), exercised on CPU: they must reproduce the host
+paths exactly (same operations, same rounding)."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.preprocessing import StandardScaler
+
+import mlopt.ipm.block_matrix as block_matrix
+from mlopt.estimators import ConvexLinearRegressor, LinearSVC, LogisticRegression
+from mlopt.ipm.block_matrix import BlockMatrix, DataTerm, device_row_blocks
+from mlopt.ipm.equilibrate import x_norms_on_device
+from mlopt.structured import fit_objective
+
+
+def _cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X)[:300], y[:300]
+
+
+def _wine():
+    X, y = load_wine(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _regression():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 7))
+    return X, X @ rng.standard_normal(7) + 0.2 * rng.standard_normal(200)
+
+
+CASES = [  # binary (one data term), multinomial (one term per class, c > 1), hinge, Huber
+    ("logistic", lambda: LogisticRegression(C=1.0), _cancer),
+    ("multinomial", lambda: LogisticRegression(C=0.5), _wine),
+    ("svm", lambda: LinearSVC(C=0.5), _cancer),
+    ("huber", lambda: ConvexLinearRegressor(loss="huber", epsilon=1.0, alpha=0.1), _regression),
+]
+
+
+@pytest.mark.parametrize("name,make,data", CASES, ids=[c[0] for c in CASES])
+def test_device_setup_reproduces_host_setup(name, make, data, monkeypatch):
+    X, y = data()
+    obj = make().get_objective(X, y)
+    coef, b, info = fit_objective(obj)
+    monkeypatch.setattr(block_matrix, "DEVICE_PATHS_ON_CPU", True)
+    monkeypatch.setattr(block_matrix, "DEVICE_BLOCK_ENTRIES", 7 * X.shape[1])  # many row blocks
+    coef_d, b_d, info_d = fit_objective(obj)
+    assert info["status"] == info_d["status"] == "solved"
+    assert info_d["iterations"] == info["iterations"]
+    np.testing.assert_allclose(coef_d, coef, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(b_d, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n,d", [(9, 4), (1, 3), (0, 3), (5, 0)])
+def test_x_norms_on_device_match_numpy(n, d, monkeypatch):
+    monkeypatch.setattr(block_matrix, "DEVICE_BLOCK_ENTRIES", 2 * max(d, 1))
+    rng = np.random.default_rng(n + d)
+    X = rng.standard_normal((n, d))
+    left, right = rng.uniform(0.1, 3.0, n), rng.uniform(0.1, 3.0, d)
+    scaled = np.abs(X) * left[:, None] * right[None, :]
+    cols = scaled.max(axis=0) if n else np.zeros(d)
+    rows = scaled.max(axis=1) if d else np.zeros(n)
+    np.testing.assert_allclose(x_norms_on_device(torch.from_numpy(X), left, right, axis=0), cols, rtol=1e-15)
+    np.testing.assert_allclose(x_norms_on_device(torch.from_numpy(X), left, right, axis=1), rows, rtol=1e-15)
+
+
+def test_device_row_blocks_cover_the_rows(monkeypatch):
+    monkeypatch.setattr(block_matrix, "DEVICE_BLOCK_ENTRIES", 10)
+    blocks = device_row_blocks(23, 3)
+    assert blocks[0] == (0, 3) and blocks[-1][1] == 23
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))
+    assert device_row_blocks(0, 3) == [] and device_row_blocks(4, 100)[0] == (0, 1)
+
+
+def test_device_X_is_one_shared_copy():
+    X = np.arange(12.0).reshape(4, 3)
+    term = DataTerm(rows=np.arange(4), cols=np.arange(3), row_scale=np.ones(4), col_scale=np.ones(3))
+    A = BlockMatrix(sp.csc_matrix((4, 3)), X, [term])
+    Xt = A.device_X("cpu")
+    assert np.shares_memory(Xt.numpy(), X)  # zero-copy on CPU
+    scaled = A.scaled(np.full(4, 2.0), np.full(3, 0.5))
+    assert scaled.device_X("cpu") is Xt  # equilibrated copies share the device copy
+    with pytest.raises(TypeError, match="sparse"):
+        BlockMatrix(sp.csc_matrix((4, 3)), sp.csr_matrix(X), [term]).device_X("cpu")
+
+
+@pytest.mark.parametrize("on_device", [False, True])
+def test_finiteness_and_nonzero_columns_host_and_device(on_device, monkeypatch):
+    monkeypatch.setattr(block_matrix, "DEVICE_PATHS_ON_CPU", on_device)
+    monkeypatch.setattr(block_matrix, "DEVICE_BLOCK_ENTRIES", 6)
+    X = np.random.default_rng(0).standard_normal((7, 3))
+    X[:, 1] = 0.0  # an empty feature
+    term = DataTerm(rows=np.arange(7), cols=np.arange(3), row_scale=np.ones(7), col_scale=np.ones(3))
+    A = BlockMatrix(sp.csc_matrix((7, 3)), X, [term])
+    assert A.all_finite("cpu")
+    np.testing.assert_array_equal(A.nonzero_columns("cpu"), [True, False, True])
+    X_bad = X.copy()
+    X_bad[6, 2] = np.nan  # in the last row block
+    assert not BlockMatrix(sp.csc_matrix((7, 3)), X_bad, [term]).all_finite("cpu")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        from mlopt.ipm import NonnegativeCone, solve
+        solve(None, np.zeros(3), BlockMatrix(sp.csc_matrix((7, 3)), X_bad, [term]), np.ones(7), [NonnegativeCone(7)])
