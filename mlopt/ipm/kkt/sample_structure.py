@@ -1,8 +1,8 @@
 """Sample structure of a conic program and the array helpers of the structured KKT backend.
 
 :class:`SampleStructure` says which rows/columns of (P, A) are global and which belong to each
-sample; :func:`gram_matrix` forms BᵀB (BLAS syrk on CPU); :func:`lookup`, :func:`canonical`
-and :func:`put` split sparse data into dense per-sample blocks in O(nnz).
+sample; :func:`gram_matrix` forms BᵀB (BLAS syrk on CPU); :func:`lookup` and :func:`canonical`
+split sparse data into per-sample entries in O(nnz).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 from scipy.linalg.blas import dsyrk as _dsyrk
 
-__all__ = ["CouplingMatrix", "SampleStructure", "canonical", "gram_matrix", "lookup", "put", "weighted_gram"]
+__all__ = ["CouplingMatrix", "SampleStructure", "canonical", "gram_matrix", "lookup", "weighted_gram"]
 
 #: a sparse coupling block stays sparse (CPU) below this density
 SPARSE_COUPLING_DENSITY = 0.1
@@ -70,11 +70,6 @@ def canonical(M: sp.spmatrix) -> sp.csc_matrix:
         M = M.copy()
         M.sum_duplicates()
     return M
-
-
-def put(out: np.ndarray, index: Tuple[np.ndarray, ...], vals: np.ndarray) -> None:
-    """out[index] = vals for distinct target entries (the data are canonical: no duplicates)."""
-    out[index] = vals
 
 
 def lookup(index: np.ndarray, size: int) -> Tuple[np.ndarray, np.ndarray]:
