@@ -107,7 +107,10 @@ class IPMCore:
             s, z = self.cones.unit_initialization()
             return Iterate(torch.zeros(n, **f64), s, z, 1.0, 1.0)
         # symmetric cones: solve [P Aᵀ; A −I] with identity scaling (Clarabel's start)
-        if not self.kkt.update(self.cones.scaling_blocks(), self.reg):
+        t0 = time.perf_counter()
+        ok = self.kkt.update(self.cones.scaling_blocks(), self.reg)
+        self.timers["kkt_update"] += time.perf_counter() - t0
+        if not ok:
             raise FloatingPointError("initial KKT factorisation failed")
         if self.P_is_zero:
             x, v = self.kkt_solve(torch.zeros(n, **f64), self.b)
