@@ -51,9 +51,18 @@ def _limit(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.minimum(v, hi)
 
 
+def _rows_view(v: np.ndarray, rows):
+    """v at the (k, size) rows of :func:`_uniform_blocks`: a writable view for a slice, else a copy."""
+    if isinstance(rows, tuple):
+        (lo, hi), shape = rows
+        return v[lo:hi].reshape(shape)
+    return v[rows]
+
+
 def _uniform_blocks(cones) -> dict:
-    """{block size: (k, size) row indices} of the cones whose rows must share one scaling
-    (second-order and exponential cones), grouped by size for a vectorised rectification."""
+    """{block size: rows} of the cones whose rows must share one scaling (second-order and exponential
+    cones), grouped by size for a vectorised rectification; rows is ((lo, hi), (k, size)) when the
+    group's rows are one contiguous range (e.g. all the exp cones of a model), else a (k, size) index."""
     starts: dict = {}
     off = 0
     for c in cones:
@@ -62,7 +71,13 @@ def _uniform_blocks(cones) -> dict:
         elif isinstance(c, ExponentialCone):
             starts.setdefault(3, []).append(off + 3 * np.arange(c.count))
         off += c.dim
-    return {size: np.concatenate(st)[:, None] + np.arange(size)[None, :] for size, st in starts.items()}
+    out = {}
+    for size, st in starts.items():
+        rows = np.concatenate(st)[:, None] + np.arange(size)[None, :]
+        lo = int(rows[0, 0])
+        contiguous = np.array_equal(rows.ravel(), np.arange(lo, lo + rows.size))
+        out[size] = ((lo, lo + rows.size), rows.shape) if contiguous else rows
+    return out
 
 
 class _ScaledInfNorms:
@@ -203,8 +218,10 @@ def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: floa
         dx = 1.0 / np.sqrt(_limit(norm_x, min_scaling, max_scaling))
         dz = 1.0 / np.sqrt(_limit(norm_z, min_scaling, max_scaling))
         for rows in uniform.values():
-            enew = e[rows] * dz[rows]
-            dz[rows] = enew.mean(axis=1, keepdims=True) / e[rows]
+            er, dr = _rows_view(e, rows), _rows_view(dz, rows)
+            dr[...] = (er * dr).mean(axis=1, keepdims=True) / er
+            if not isinstance(rows, tuple):  # a copy: write it back
+                dz[rows] = dr
         d, e = d * dx, e * dz
         if max(np.abs(dx - 1).max(initial=0.0), np.abs(dz - 1).max(initial=0.0)) <= tol:
             break

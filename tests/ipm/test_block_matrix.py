@@ -175,3 +175,27 @@ def test_empty_coupling_block_needs_no_blas_call():
 
     assert gram_matrix(torch.zeros(7, 0, dtype=torch.float64)).shape == (0, 0)
     assert torch.equal(gram_matrix(torch.zeros(0, 3, dtype=torch.float64)), torch.zeros(3, 3, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "scattered"])
+def test_ruiz_keeps_each_cone_uniform(layout):
+    """Rows of one second-order / exponential cone share one scaling, whether a size group's rows form
+    one contiguous range (slice view) or are scattered between other cones (fancy index), and the
+    two layouts give the same scalings on the same rows."""
+    from mlopt.ipm import ExponentialCone, SecondOrderCone
+    from mlopt.ipm.problem import ProblemData
+
+    rng = np.random.default_rng(5)
+    soc = [SecondOrderCone(3), SecondOrderCone(3)]
+    cones = (soc + [NonnegativeCone(4), ExponentialCone(2)] if layout == "contiguous"
+             else [soc[0], NonnegativeCone(4), soc[1], ExponentialCone(2)])
+    m, n = 3 + 3 + 4 + 6, 5
+    A = sp.csc_matrix(rng.standard_normal((m, n)) * rng.uniform(0.01, 100, (m, 1)))
+    data = ProblemData(P=sp.csc_matrix((n, n)), q=rng.standard_normal(n), A=A, b=rng.standard_normal(m),
+                       cones=cones)
+    _, eq = ruiz(data, 10, 1e-4, 1e4)
+    socs = [slice(0, 3), slice(3, 6)] if layout == "contiguous" else [slice(0, 3), slice(7, 10)]
+    exps = [slice(10, 13), slice(13, 16)]
+    for blk in socs + exps:
+        np.testing.assert_allclose(eq.e[blk], eq.e[blk][0], rtol=1e-15)
+    assert len(set(np.round(eq.e[:10], 12))) > 2  # the scalings are not trivially all equal

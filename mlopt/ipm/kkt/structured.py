@@ -102,12 +102,10 @@ class StructuredKKTSolver(KKTSolver):
             raise ValueError("kkt_structure: a sample row touches another sample's local column")
         if np.any((ro < 0) & (co >= 0)):
             raise ValueError("kkt_structure: a global row touches a local column")
-        # the static per-sample blocks as sparse entries (sample, row, column, value) in natural block
-        # positions [local x | sample rows], both triangles: never a dense (n, nb, nb) array
-        bi, bj, bv = i[both], j[both], v[both]
-        b_owner, b_row, b_col = ro[both], ell + row_pos[bi], col_pos[bj]
-        static_A = (np.concatenate([b_owner, b_owner]), np.concatenate([b_row, b_col]),
-                    np.concatenate([b_col, b_row]), np.concatenate([bv, bv]))
+        # the static per-sample blocks' B entries (sample, row, column, value) in natural block positions
+        # [local x | sample rows]; with P_LL below they become sparse entries, never a dense (n, nb, nb) array
+        bi, bv = i[both], v[both]
+        b_owner, b_row, b_col = ro[both], ell + row_pos[bi], col_pos[j[both]]
         cpl = (ro >= 0) & (co < 0)
         kc = coup_of_pos[row_pos[i[cpl]]]
         if np.any(kc < 0):
@@ -145,8 +143,6 @@ class StructuredKKTSolver(KKTSolver):
             raise ValueError("kkt_structure: P couples local variables to global or other samples' variables")
         loc = po >= 0
         p_loc = loc & (pv != 0)
-        static_K = tuple(np.concatenate([a, e]) for a, e in zip(
-            static_A, (po[p_loc], col_pos[pi[p_loc]], col_pos[pj[p_loc]], pv[p_loc])))  # B entries + P_LL
         self.PGG = _SparseBlock(gcol_pos[pi[~loc]], gcol_pos[pj[~loc]], pv[~loc], (nG, nG), dev)
         # S0 = P_GG + εI + A_gᵀH_g⁻¹A_g is assembled sparsely: the entries of A_gᵀ diag(h) A_g are
         # Σ_k a_ki a_kj h_k over the pairs of nonzeros in each global row k (few per row)
@@ -158,7 +154,11 @@ class StructuredKKTSolver(KKTSolver):
         self.newpos = newpos = np.empty(self.nb, dtype=np.int64)
         newpos[order] = np.arange(self.nb)
         self.ny = self.nb - c
-        static_K = (static_K[0], newpos[static_K[1]], newpos[static_K[2]], static_K[3])  # block order
+        # static entries in block order, both triangles: B, Bᵀ, then P_LL; the first 2·|B| are A's alone
+        static_K = (np.concatenate([b_owner, b_owner, po[p_loc]]),
+                    newpos[np.concatenate([b_row, b_col, col_pos[pi[p_loc]]])],
+                    newpos[np.concatenate([b_col, b_row, col_pos[pj[p_loc]]])],
+                    np.concatenate([bv, bv, pv[p_loc]]))
         # local x that neither P nor a non-coupling row reaches gets a zero pivot in the exact
         # factorisation (e.g. the softmax epigraph t): such problems keep K_ε throughout
         nnc = r - c
@@ -172,8 +172,7 @@ class StructuredKKTSolver(KKTSolver):
         # structural nonzeros of the static blocks (P_LL and B entries, shared by all samples)
         # for apply_K: far fewer than nb² rows of n, which matters when n is large
         self.kpat = self._static_pattern(static_K)
-        self.apat = self.kpat if not p_loc.any() else self._static_pattern(
-            (static_A[0], newpos[static_A[1]], newpos[static_A[2]], static_A[3]))
+        self.apat = self.kpat if not p_loc.any() else self._static_pattern(tuple(a[: 2 * bv.size] for a in static_K))
         sign = np.where(order < ell, 1.0, -1.0)
         self.sign = torch.as_tensor(sign[:, None], **f64)
         self.sign_y = self.sign[: self.ny, 0]
@@ -306,23 +305,31 @@ class StructuredKKTSolver(KKTSolver):
                 continue
             rows = blk.rows.detach().cpu().numpy()
             if blk.kind == "diag":
-                ra, rb = rows, rows
-            else:
+                own = row_owner[rows]
+                s_sel, g_sel = np.nonzero(own >= 0)[0], np.nonzero(own < 0)[0]
+                ps = self.newpos[ell + row_pos[rows[s_sel]]]
+                flat_s = (ps * (nb + 1)) * self.ns + own[s_sel]  # diagonal position (p, p) of its sample
+                gr = grow_pos[rows[g_sel]]
+                flat_g, gdiag = gr * mg + gr, gr
+            else:  # one d×d block per cone, indexed per cone (not per entry): its rows share one owner
                 k, d = rows.shape
-                ra = np.broadcast_to(rows[:, :, None], (k, d, d)).ravel()
-                rb = np.broadcast_to(rows[:, None, :], (k, d, d)).ravel()
-            own_a, own_b = row_owner[ra], row_owner[rb]
-            if np.any(own_a != own_b):
-                raise ValueError("kkt_structure: a cone mixes rows of different samples (or global rows)")
-            s_sel = np.nonzero(own_a >= 0)[0]
-            g_sel = np.nonzero(own_a < 0)[0]
-            pa, pb = self.newpos[ell + row_pos[ra[s_sel]]], self.newpos[ell + row_pos[rb[s_sel]]]
-            flat_s = (pa * nb + pb) * self.ns + own_a[s_sel]
-            if blk.kind == "dense" and g_sel.size:
-                self.global_dense = True
-            flat_g = grow_pos[ra[g_sel]] * mg + grow_pos[rb[g_sel]]
+                own_rows = row_owner[rows]
+                own = own_rows[:, 0]
+                if np.any(own_rows != own[:, None]):
+                    raise ValueError("kkt_structure: a cone mixes rows of different samples (or global rows)")
+                cs, cg = np.nonzero(own >= 0)[0], np.nonzero(own < 0)[0]
+                entries = np.arange(d * d)
+                s_sel = (cs[:, None] * (d * d) + entries).ravel()  # entries (cone, a, b) of the H values
+                g_sel = (cg[:, None] * (d * d) + entries).ravel()
+                ps = self.newpos[ell + row_pos[rows[cs]]]  # (k_s, d) block positions
+                flat_s = ((ps[:, :, None] * nb + ps[:, None, :]) * self.ns + own[cs, None, None]).ravel()
+                gr = grow_pos[rows[cg]]  # (k_g, d)
+                flat_g = (gr[:, :, None] * mg + gr[:, None, :]).ravel()
+                gdiag = np.repeat(gr, d, axis=1).ravel()  # the row of entry (a, b): its a
+                if cg.size:
+                    self.global_dense = True
             t = lambda a: torch.as_tensor(a, dtype=torch.long, device=self.dev)  # noqa: E731
-            maps.append((t(s_sel), t(flat_s), t(g_sel), t(flat_g), t(grow_pos[ra[g_sel]])))
+            maps.append((t(s_sel), t(flat_s), t(g_sel), t(flat_g), t(gdiag)))
         f64 = dict(dtype=torch.float64, device=self.dev)
         # −1 on zero-cone rows: they keep −ε at the static ε
         self.zero_blk = torch.as_tensor(zero_blk, **f64) * self.sign
