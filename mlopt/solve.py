@@ -58,6 +58,9 @@ class SolveInfo:
     relative_gap: float | None = None
     primal_residual: float | None = None
     dual_residual: float | None = None
+    #: mlopt's IPM: one entry per run (equilibrated, status, iterations); two when the
+    #: equilibrated run stalled and the unscaled data were solved again
+    attempts: list | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -159,7 +159,8 @@ class ConvexLinearModel(BaseEstimator):
                          iterations=res["iterations"], solve_time=res["solve_time"], wall_time=res["wall_time"],
                          primal_objective=res["primal_objective"], dual_objective=res["dual_objective"],
                          duality_gap=res["gap_abs"], relative_gap=res["gap"],
-                         primal_residual=res["primal_residual"], dual_residual=res["dual_residual"])
+                         primal_residual=res["primal_residual"], dual_residual=res["dual_residual"],
+                         attempts=res.get("attempts"))
         if status not in ("optimal", "optimal_inaccurate"):
             raise SolveError(f"mlopt's IPM ended with status {res['status']!r}; no coefficients are returned",
                              status=status)

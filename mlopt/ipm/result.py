@@ -31,7 +31,11 @@ class IPMResult:
         with refinement), cones (scaling updates); the structured backends add gram (part of kkt_update:
         the Schur complement's data term, B = D^{1/2}A_c and BᵀB; for structured_wide the QR of B and
         its n×n Grams).  Wall-clock seconds on the host: on CUDA, kernels run asynchronously, so the
-        split between phases is approximate there.
+        split between phases is approximate there.  After a retry (below) they are the retry's.
+    attempts : one dict per run of the method, in order: equilibrated (bool), status, iterations.
+        Two entries when the equilibrated run stopped with numerical_error and the unscaled data
+        were solved once more (setting ``equilibrate_retry``); the result is the better of the two,
+        ``iterations`` is that run's count and ``solve_time`` covers both.
     """
 
     status: Status
@@ -53,6 +57,7 @@ class IPMResult:
     device: str = "cpu"
     history: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    attempts: list = field(default_factory=list)
 
     @property
     def obj_val(self) -> float:

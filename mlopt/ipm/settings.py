@@ -45,6 +45,9 @@ class IPMSettings:
     equilibrate_tol: float = 0.02
     equilibrate_min_scaling: float = 1e-4  #: lower clip of the scaling factors
     equilibrate_max_scaling: float = 1e4  #: upper clip of the scaling factors
+    #: after an equilibrated solve that stops with numerical_error (insufficient progress), solve
+    #: the unscaled data once more and return that result when it reached a better status
+    equilibrate_retry: bool = True
     # --- step length ------------------------------------------------------
     linesearch_backtrack_step: float = 0.8  #: backtracking factor (exp cones, barrier check)
     #: exp cones: halvings of the bracket around the cone boundary after the backtracking grid

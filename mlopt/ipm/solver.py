@@ -54,9 +54,37 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
         raise TypeError("settings must be an IPMSettings instance")
     resolve_kkt_solver(settings.kkt_solver, settings.device)  # validate early
     data = validate_problem(P, q, A, b, cones, settings.device)
+    validate_time = time.perf_counter() - t_start
+    result = _attempt(data, settings, settings.equilibrate_enable, t_start)
+    if result.status == Status.NUMERICAL_ERROR and settings.equilibrate_enable and settings.equilibrate_retry:
+        # Ruiz scaling is a heuristic: on some ill-conditioned exponential-cone programs (nearly
+        # separable logistic data with a large C) the scaled iterates lose centrality and stall,
+        # while the unscaled data solve (Clarabel stalls the same way there, with no retry)
+        if settings.verbose:
+            print("mlopt.ipm: the equilibrated run stalled; solving the unscaled data once more")
+        retry = _attempt(data, settings, False, t_start)
+        attempts = result.attempts + retry.attempts
+        if _STATUS_RANK.get(retry.status, 0) > _STATUS_RANK.get(result.status, 0):
+            result = retry
+        result.attempts = attempts
+        result.solve_time = time.perf_counter() - t_start
+    result.timings = dict(validate=validate_time, **result.timings)
+    return result
+
+
+#: how useful a final status is, to choose between a solve and its retry (higher is better)
+_STATUS_RANK = {Status.SOLVED: 3, Status.PRIMAL_INFEASIBLE: 3, Status.DUAL_INFEASIBLE: 3,
+                Status.ALMOST_SOLVED: 2, Status.ALMOST_PRIMAL_INFEASIBLE: 2, Status.ALMOST_DUAL_INFEASIBLE: 2,
+                Status.MAX_ITERATIONS: 1, Status.MAX_TIME: 1}
+
+
+def _attempt(data, settings: IPMSettings, equilibrate: bool, t_start: float) -> IPMResult:
+    """One run of the IPM on ``data``, equilibrated (Ruiz and cost scaling) or not.
+
+    ``t_start`` is the start of the whole :func:`solve` call, so a retry shares the time limit."""
     with torch_compute(settings.cpu_threads):
         t_eq = time.perf_counter()
-        if settings.equilibrate_enable:
+        if equilibrate:
             scaled, eq = ruiz(data, settings.equilibrate_max_iter, settings.equilibrate_min_scaling,
                               settings.equilibrate_max_scaling, settings.equilibrate_tol, settings.device)
         else:
@@ -65,9 +93,11 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
         core = IPMCore(scaled, eq, settings, t_start)
         t_run = time.perf_counter()
         status, v, info, iters = core.run()
-    timings = dict(validate=t_eq - t_start, equilibrate=t_core - t_eq, setup=t_run - t_core,
+    timings = dict(equilibrate=t_core - t_eq, setup=t_run - t_core,
                    iterations=time.perf_counter() - t_run, **core.timers, **getattr(core.kkt, "timers", {}))
-    return _build_result(data, eq, core, status, v, info, iters, t_start, timings)
+    result = _build_result(data, eq, core, status, v, info, iters, t_start, timings)
+    result.attempts = [dict(equilibrated=equilibrate, status=status.value, iterations=iters)]
+    return result
 
 
 @contextmanager

@@ -55,7 +55,9 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     info : dict with status, iterations, objective (f(w, b) of the objective),
         primal_objective, dual_objective, gap, gap_abs, primal_residual, dual_residual,
         solve_time (IPM), setup_time (assembly), wall_time, kkt_solver, device, form, and, when the
-        IPM ran, timings (seconds by phase, :attr:`mlopt.ipm.IPMResult.timings`).
+        IPM ran, timings (seconds by phase, :attr:`mlopt.ipm.IPMResult.timings`) and attempts
+        (:attr:`mlopt.ipm.IPMResult.attempts`: two when an equilibrated run stalled and the
+        unscaled data were solved again).
 
     Examples
     --------
@@ -186,5 +188,5 @@ def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form):
                 gap=res.gap, gap_abs=res.gap_abs, primal_residual=res.primal_residual,
                 dual_residual=res.dual_residual, solve_time=res.solve_time, setup_time=setup,
                 wall_time=time.perf_counter() - t0, kkt_solver=res.kkt_solver, device=res.device, form=form,
-                timings=res.timings)
+                timings=res.timings, attempts=res.attempts)
     return coef, intercept, info
