@@ -1,5 +1,7 @@
 """KKT backends of the structured path: ``diagonal_rows`` (Gram-form lasso) and the structured
 backend's exact factorisation / block products, each against a generic backend on the same data."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -258,3 +260,55 @@ def test_exp_cone_products_through_the_scaling_factor_reach_tight_tolerances(nam
     ref = LogisticRegression(C=C, solver="clarabel").fit(X, y)
     ref_coef = ref.coef_.ravel() if ref.coef_.shape[0] == 1 else ref.coef_.T  # estimator (K, d) → objective (d, K)
     assert info["objective"] == pytest.approx(obj.value(ref_coef, ref.intercept_ if ref_coef.ndim == 2 else float(ref.intercept_[0])), rel=1e-7)
+
+
+def _permuted_structure(st, perm):
+    """The same problem with the samples of the structure listed in another order."""
+    return dataclasses.replace(st, local_cols=st.local_cols[perm], sample_rows=st.sample_rows[perm])
+
+
+@pytest.mark.parametrize("name", list(STRUCTURED_CASES))
+def test_structured_solve_does_not_depend_on_the_sample_order(name):
+    """Cone scalings enter the per-sample blocks by slots (the cones at the same block positions of
+    every sample).  Listing the samples in a shuffled order makes each slot's cones arrive in another
+    sample order (the indexed path, not the strided one); the IPM must take the same iterations to
+    the same solution."""
+    make, data = STRUCTURED_CASES[name]
+    X, y = data()
+    prob = assemble(make().get_objective(X, y))
+    A = prob.A.tocsc() if hasattr(prob.A, "tocsc") else prob.A  # data terms need sample order: entrywise A
+    perm = np.random.default_rng(0).permutation(prob.structure.local_cols.shape[0])
+    runs = {}
+    for label, st in (("ordered", prob.structure), ("shuffled", _permuted_structure(prob.structure, perm))):
+        kp, blocks, _ = interior_kkt_setup(prob.P, A, prob.cones)
+        solver = make_kkt_solver("structured", kp, blocks, IPMSettings(kkt_solver="structured", kkt_structure=st))
+        indexed = [samples is not None for mp in solver._block_maps if mp is not None for _, samples, *_ in mp[0]]
+        assert any(indexed) == (label == "shuffled")
+        runs[label] = solve(prob.P, prob.q, A, prob.b, prob.cones, kkt_solver="structured", kkt_structure=st)
+    a, b = runs["ordered"], runs["shuffled"]
+    assert a.status.value == b.status.value == "solved"
+    assert abs(a.iterations - b.iterations) <= 1
+    assert abs(a.primal_objective - b.primal_objective) <= 1e-9 * max(1.0, abs(a.primal_objective))
+    if name != "multinomial":  # (the softmax's intercepts are unique only up to a common shift)
+        np.testing.assert_allclose(b.x, a.x, atol=1e-6 * max(1.0, np.abs(a.x).max()))
+
+
+def test_slots_group_cones_by_block_positions():
+    """Evenly spaced cones of every sample in order → a slice; uneven spacing → an index; a sample
+    order other than 0..n−1 → an index of samples too."""
+    prob = assemble(LinearSVC(C=1.0).get_objective(*_classification(4, 2)))
+    kp, blocks, _ = interior_kkt_setup(prob.P, prob.A, prob.cones)
+    solver = make_kkt_solver("structured", kp, blocks, IPMSettings(kkt_solver="structured",
+                                                                  kkt_structure=prob.structure))
+    assert solver.nb == 3
+    pos = np.array([[0, 2], [0, 2], [2, 1], [0, 2], [2, 1], [0, 2], [2, 1], [2, 1]])
+    cones = np.arange(8)
+    owner = np.array([0, 1, 0, 2, 1, 3, 2, 3])
+    slots = sorted(solver._slots(cones, owner, pos), key=lambda slot: slot[2].tolist())
+    (c0, s0, p0), (c1, s1, p1) = slots
+    assert p0.tolist() == [0, 2] and s0 is None and c0.tolist() == [0, 1, 3, 5]
+    assert p1.tolist() == [2, 1] and s1 is None and c1.tolist() == [2, 4, 6, 7]
+    (c, s, p), = solver._slots(np.arange(0, 8, 2), np.arange(4), np.zeros((4, 1), dtype=int))
+    assert c == slice(0, 7, 2) and s is None
+    (c, s, p), = solver._slots(np.arange(4), np.array([2, 0, 3, 1]), np.zeros((4, 1), dtype=int))
+    assert s.tolist() == [2, 0, 3, 1] and c.tolist() == [0, 1, 2, 3]
