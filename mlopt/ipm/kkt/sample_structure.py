@@ -57,9 +57,14 @@ def gram_matrix(B: torch.Tensor) -> torch.Tensor:
     """BᵀB for a (k, p) tensor: BLAS syrk on CPU (half the flops of a GEMM), a GEMM on other devices."""
     if B.shape[0] == 0 or B.shape[1] == 0:  # (BLAS syrk rejects empty operands)
         return torch.zeros(B.shape[1], B.shape[1], dtype=B.dtype, device=B.device)
-    if B.device.type != "cpu" or B.dtype != torch.float64 or not B.is_contiguous():
+    if B.device.type != "cpu" or B.dtype != torch.float64:
         return B.T @ B
-    U = torch.from_numpy(_dsyrk(1.0, B.numpy().T, trans=0, lower=0))  # upper triangle of BᵀB
+    if B.T.is_contiguous():  # column-major B (the CPU coupling block): BLAS sees B itself, trans = 1
+        U = torch.from_numpy(_dsyrk(1.0, B.numpy(), trans=1, lower=0))  # upper triangle of BᵀB
+    elif B.is_contiguous():  # row-major B: BLAS sees the column-major Bᵀ
+        U = torch.from_numpy(_dsyrk(1.0, B.numpy().T, trans=0, lower=0))
+    else:
+        return B.T @ B
     return U + U.triu(1).T
 
 
@@ -88,6 +93,9 @@ class CouplingMatrix:
     Dense (a torch tensor on the device) unless the data are sparse — density below
     :data:`SPARSE_COUPLING_DENSITY` on CPU — in which case it stays a scipy CSR matrix
     (and its transpose), so memory is O(nnz) and BᵀB = A_cᵀ D A_c is a sparse product.
+    On CPU the dense block is stored column-major: BLAS then runs A_c x, A_cᵀ z and the syrk of
+    B = diag(w)A_c faster than on a row-major block (measured at 100000×101: 2.7 vs 6.2 ms,
+    2.5 vs 4.0 ms, 18 vs 22 ms; at 5000×201: 0.09 vs 0.14, 0.08 vs 0.10, 2.4 vs 2.6 ms).
     """
 
     def __init__(self, sub, device: torch.device) -> None:
@@ -102,8 +110,10 @@ class CouplingMatrix:
             self.csr = sp.csr_matrix(sub)
             self.csr_t = sp.csr_matrix(sub.T)
         else:
-            dense = sub.toarray() if sp.issparse(sub) else sub
+            dense = sub.toarray(order="F") if sp.issparse(sub) else sub
             self.dense = torch.as_tensor(dense, dtype=torch.float64, device=device)
+            if self.dense.device.type == "cpu" and not self.dense.T.is_contiguous():
+                self.dense = self.dense.T.contiguous().T  # column-major (callers usually build it so)
 
     @staticmethod
     def stays_sparse(nnz: int, shape: Tuple[int, int], device) -> bool:
@@ -132,7 +142,7 @@ class CouplingMatrix:
         if self.sparse:
             return sp.diags(w.numpy()) @ self.csr
         if self._rows_buf is None:
-            self._rows_buf = torch.empty_like(self.dense)
+            self._rows_buf = torch.empty_like(self.dense)  # same (column-major on CPU) layout
         return torch.mul(w[:, None], self.dense, out=self._rows_buf)
 
     def block_rows(self, LT: torch.Tensor):

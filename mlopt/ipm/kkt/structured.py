@@ -233,7 +233,8 @@ class StructuredKKTSolver(KKTSolver):
                 vals.append(blk.data[keep])
             return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                                  shape=(n * c, nGc))
-        out = np.zeros((n, c, nGc))
+        # (n, c, |G_c|) view of a column-major (n·c)×|G_c| array (CouplingMatrix keeps it so on CPU)
+        out = np.zeros((nGc, n, c)).transpose(1, 2, 0)
         for t, (k, g, _) in zip(blockA.terms, terms):
             cols = where[g]
             sel = cols >= 0  # untouched (all-zero) columns are left out of A_c
