@@ -293,7 +293,8 @@ def test_structured_solve_does_not_depend_on_the_sample_order(name):
         np.testing.assert_allclose(b.x, a.x, atol=1e-6 * max(1.0, np.abs(a.x).max()))
 
 
-def test_slots_group_cones_by_block_positions():
+@pytest.mark.parametrize("by_unique", [False, True])
+def test_slots_group_cones_by_block_positions(by_unique, monkeypatch):
     """Evenly spaced cones of every sample in order → a slice; uneven spacing → an index; a sample
     order other than 0..n−1 → an index of samples too."""
     prob = assemble(LinearSVC(C=1.0).get_objective(*_classification(4, 2)))
@@ -301,6 +302,8 @@ def test_slots_group_cones_by_block_positions():
     solver = make_kkt_solver("structured", kp, blocks, IPMSettings(kkt_solver="structured",
                                                                   kkt_structure=prob.structure))
     assert solver.nb == 3
+    if by_unique:  # the grouping used for large cones (too many position tuples for a bincount)
+        monkeypatch.setattr("mlopt.ipm.kkt.structured._SLOT_KEYS", 1)
     pos = np.array([[0, 2], [0, 2], [2, 1], [0, 2], [2, 1], [0, 2], [2, 1], [2, 1]])
     cones = np.arange(8)
     owner = np.array([0, 1, 0, 2, 1, 3, 2, 3])

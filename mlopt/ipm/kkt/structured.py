@@ -50,6 +50,9 @@ from .sample_structure import CouplingMatrix, SampleStructure, canonical, lookup
 
 __all__ = ["SampleStructure", "StructuredKKTSolver"]
 
+#: largest number of position tuples nb^d for which cone slots are grouped by a bincount of integer keys
+#: (an array of that length); beyond it (large second-order cones) by np.unique
+_SLOT_KEYS = 1 << 22
 #: a Cholesky pivot of the exact Schur complement below this fraction of its diagonal entry marks
 #: S as numerically singular; S is then factored with the static ε added to its diagonal
 SINGULAR_PIVOT = 1e-12
@@ -343,7 +346,7 @@ class StructuredKKTSolver(KKTSolver):
         if not cones.size:
             return []
         d = positions.shape[1]
-        if self.nb ** d < 2 ** 62:  # one integer key per position tuple: O(k) grouping by bincount
+        if self.nb ** d <= _SLOT_KEYS:  # one integer key per position tuple: O(k) grouping by bincount
             key = (positions * self.nb ** np.arange(d)).sum(axis=1)
             present = np.nonzero(np.bincount(key))[0]
             groups = [np.nonzero(key == kv)[0] for kv in present] if present.size > 1 else [np.arange(key.size)]
