@@ -102,3 +102,20 @@ def test_finiteness_and_nonzero_columns_host_and_device(on_device, monkeypatch):
     with pytest.raises(ValueError, match="NaN or inf"):
         from mlopt.ipm import NonnegativeCone, solve
         solve(None, np.zeros(3), BlockMatrix(sp.csc_matrix((7, 3)), X_bad, [term]), np.ones(7), [NonnegativeCone(7)])
+
+
+@pytest.mark.parametrize("shape,density", [((30, 20), 0.15), ((5, 4), 0.0), ((0, 3), 0.0)])
+def test_sparse_norms_on_device_equal_host_norms(shape, density):
+    """The Ruiz norms of the sparse part on the device: the same products and maxima, the same bits
+    (empty rows and columns give 0)."""
+    from mlopt.ipm.equilibrate import _DeviceInfNorms, _ScaledInfNorms
+
+    rng = np.random.default_rng(1)
+    M = sp.random(*shape, density=density, random_state=2, format="csc") * 10 - sp.random(*shape, density=density / 2,
+                                                                                           random_state=3, format="csc")
+    M = sp.csc_matrix(M)
+    M.sum_duplicates()
+    left, right = rng.uniform(0.1, 3.0, shape[0]), rng.uniform(0.1, 3.0, shape[1])
+    host, device = _ScaledInfNorms(M), _DeviceInfNorms(M, "cpu")
+    np.testing.assert_array_equal(device.cols(left, right), host.cols(left, right))
+    np.testing.assert_array_equal(device.rows(left, right), host.rows(left, right))
