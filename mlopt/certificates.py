@@ -196,8 +196,10 @@ def _kink_candidates(obj, X, y, z, u, c, coef) -> list[torch.Tensor]:
                 continue
             theta_out = C[~M] * U[~M, k]
             rows = Ms[:, k]
-            A = X[M][:, rows].T * C[M]  # (|S|, |M|): coefficients of u_M
-            rhs = -T[rows, k] - X[~M][:, rows].T @ theta_out
+            # (|S|, |M|): coefficients of u_M (a dense block of the few kink samples, also for sparse X)
+            A = torch.as_tensor(obj.dense_block(M.cpu().numpy(), rows.cpu().numpy()), dtype=U.dtype,
+                                device=U.device).T * C[M]
+            rhs = -T[rows, k] - (X.t() @ torch.zeros_like(C).masked_scatter(~M, theta_out))[rows]
             if obj.fit_intercept:
                 A = torch.cat([A, C[M][None, :]], dim=0)
                 rhs = torch.cat([rhs, -theta_out.sum().reshape(1)])
@@ -214,7 +216,8 @@ def _feasible_dual(obj, X, y, c, theta, free) -> float:
     """Make θ dual feasible (intercept, unpenalized features, dual-norm scaling) and return D(θ)."""
     cc = c[:, None] if theta.ndim == 2 else c
     if obj.loss.name == "squared":  # dom ℓ* = ℝ: project θ onto {Σθ = 0, X_freeᵀθ = 0}
-        cols = [X[:, free]] if free.any() else []
+        cols = [torch.as_tensor(obj.dense_block(cols=free.cpu().numpy()), dtype=X.dtype, device=X.device)] \
+            if free.any() else []
         if obj.fit_intercept:
             cols.append(torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device))
         if cols:
@@ -222,7 +225,7 @@ def _feasible_dual(obj, X, y, c, theta, free) -> float:
             theta = theta - Q @ (Q.T @ theta)
     elif obj.fit_intercept:
         theta = _fix_intercept(theta)
-    v = -(X.T @ theta)
+    v = -(X.t() @ theta)  # (t(): also for a sparse CSR X)
     h_star, scale = _penalty_conjugate(obj, v, free)
     if scale < 1.0:
         theta = theta * scale
@@ -238,7 +241,8 @@ def _feasible_dual(obj, X, y, c, theta, free) -> float:
 def dual_value(obj: Objective, coef: torch.Tensor, intercept: torch.Tensor) -> float:
     """The best D(θ) over the feasible dual points built from (coef, intercept); see the module docstring."""
     _check(obj)
-    X, y, s = obj.tensors(coef.device)
+    X = obj.data_matrix(coef.device)  # sparse CSR for sparse data: never densified
+    y, s = obj.targets(coef.device)
     coef = coef.detach()
     z = (X @ coef + intercept).detach().requires_grad_(True)
     with torch.enable_grad():

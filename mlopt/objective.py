@@ -86,23 +86,47 @@ class Objective:
             self._cache[key] = (_as_tensor(self.X, device=device), _as_tensor(self.y, device=device), s)
         return self._cache[key]
 
-    def _targets(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(None, y, s) on CPU without touching X."""
-        key = "cpu:targets"
+    def targets(self, device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(y, s) as float64 tensors on ``device``, without touching X (cached per device)."""
+        key = f"{device}:targets"
         if key not in self._cache:
-            s = None if self.sample_weight is None else _as_tensor(self.sample_weight)
-            self._cache[key] = (None, _as_tensor(self.y), s)
+            s = None if self.sample_weight is None else _as_tensor(self.sample_weight, device=device)
+            self._cache[key] = (_as_tensor(self.y, device=device), s)
         return self._cache[key]
+
+    def data_matrix(self, device: str | torch.device = "cpu") -> torch.Tensor:
+        """X on ``device`` for the products X w and Xᵀθ (write ``X.t() @ θ``): the dense tensor of
+        :meth:`tensors`, or for a scipy-sparse X a sparse CSR tensor — never a dense copy of it
+        (autograd differentiates X w in w either way)."""
+        if not sp.issparse(self.X):
+            return self.tensors(device)[0]
+        key = f"{device}:csr"
+        if key not in self._cache:
+            from mlopt.ipm.problem import sparse_to_torch
+
+            self._cache[key] = sparse_to_torch(self.X, torch.device(device))
+        return self._cache[key]
+
+    def data_rows(self, rows: torch.Tensor | np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+        """The rows ``rows`` of X (a mini-batch) on ``device``, dense or sparse CSR as :meth:`data_matrix`."""
+        if not sp.issparse(self.X):
+            return self.data_matrix(device)[torch.as_tensor(rows, device=device)]
+        from mlopt.ipm.problem import sparse_to_torch
+
+        idx = rows.cpu().numpy() if isinstance(rows, torch.Tensor) else np.asarray(rows)
+        return sparse_to_torch(sp.csr_matrix(self.X)[idx], torch.device(device))
+
+    def dense_block(self, rows=None, cols=None) -> np.ndarray:
+        """X[rows][:, cols] as a dense numpy array (rows, cols: boolean masks, indices or None = all):
+        the small submatrices some computations need, without densifying a sparse X as a whole."""
+        M = self.X if rows is None else self.X[np.asarray(rows)]
+        M = M if cols is None else M[:, np.asarray(cols)]
+        return M.toarray() if sp.issparse(M) else np.asarray(M, dtype=np.float64)
 
     def loss_term(self, coef: torch.Tensor, intercept: torch.Tensor) -> torch.Tensor:
         """loss_weight · Σᵢ sᵢ ℓ(yᵢ, xᵢᵀw + b), differentiable in (coef, intercept)."""
-        if sp.issparse(self.X) and coef.device.type == "cpu" and not coef.requires_grad:
-            # values only (no autograd): the sparse product, never a dense copy of X
-            _, y, s = self._targets()
-            z = torch.from_numpy(np.asarray(self.X @ coef.detach().numpy())) + intercept
-        else:
-            X, y, s = self.tensors(coef.device)
-            z = X @ coef + intercept
+        y, s = self.targets(coef.device)
+        z = self.data_matrix(coef.device) @ coef + intercept
         elementwise = self.loss.value(z, y)
         if elementwise.ndim > 1:
             elementwise = elementwise.sum(dim=1)
@@ -151,9 +175,9 @@ class ScaledHuberObjective(Objective):
 
     def scaled_value(self, coef, intercept, scale) -> float:
         """f(w, b, σ) as a float."""
-        X, y, s = self.tensors("cpu")
+        y, s = self.targets("cpu")
         w = _as_tensor(coef).reshape(self.coef_shape)
-        r = y - X @ w - float(intercept)
+        r = y - self.data_matrix("cpu") @ w - float(intercept)
         sigma = float(scale)
         a = r.abs() / sigma
         h = torch.where(a <= self.epsilon, a**2, 2 * self.epsilon * a - self.epsilon**2)

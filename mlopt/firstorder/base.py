@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from mlopt.objective import Objective, ScaledHuberObjective
@@ -73,7 +74,9 @@ class Composite:
             raise TypeError(f"objective must be a mlopt.objective.Objective, got {type(objective).__name__}")
         self.obj = objective
         self.device = torch.device(device)
-        self.X, self.y, self.s = objective.tensors(self.device)
+        # X dense, or a sparse CSR tensor for scipy-sparse data (never densified); y, s apart from X
+        self.X = objective.data_matrix(self.device)
+        self.y, self.s = objective.targets(self.device)
         self.shape = objective.coef_shape
         self.n_coef = int(np.prod(self.shape))
         self.n_out = 1 if len(self.shape) == 1 else self.shape[1]
@@ -133,7 +136,7 @@ class Composite:
     def f(self, x: torch.Tensor, rows=None, scale: float = 1.0) -> torch.Tensor:
         """Smooth part f(x) (on a mini-batch ``rows``, with the loss sum scaled by ``scale``)."""
         w, b = self.split(x)
-        X = self.X if rows is None else self.X[rows]
+        X = self.X if rows is None else self.obj.data_rows(rows, self.device)
         self.n_evals += 1
         loss = self.obj.loss_weight * scale * self._loss(X @ w + b, rows)
         return loss + 0.5 * self.a2 * (w**2).sum() if self.a2 else loss
@@ -145,6 +148,25 @@ class Composite:
             val = self.f(xg, rows, scale)
             (grad,) = torch.autograd.grad(val, xg)
         return val.detach(), grad
+
+    def weighted_gram(self, c: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """X̃ᵀdiag(c)X̃ over all samples or the boolean mask ``rows``, X̃ = [X 1] with an intercept
+        (the Gauss–Newton / Newton block of one output column).  Dense (d+1)×(d+1); a sparse X is
+        multiplied sparsely (scipy, on the host) and never densified."""
+        if not sp.issparse(self.obj.X):
+            X = self.X if rows is None else self.X[rows]
+            cc = c if rows is None else c[rows]
+            if self.n_icpt:
+                X = torch.cat([X, torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device)], dim=1)
+            return X.T @ (cc[:, None] * X)
+        keep = slice(None) if rows is None else rows.cpu().numpy()
+        M = sp.csr_matrix(self.obj.X)[keep]
+        cc = c.detach().cpu().numpy()[keep]
+        G = (M.T @ sp.diags(cc) @ M).toarray()
+        if self.n_icpt:
+            col = np.asarray(M.T @ cc).ravel()
+            G = np.block([[G, col[:, None]], [col[None, :], np.array([[cc.sum()]])]])
+        return torch.as_tensor(G, dtype=torch.float64, device=self.device)
 
     def g(self, x: torch.Tensor) -> torch.Tensor:
         w, _ = self.split(x)

@@ -19,26 +19,49 @@ from mlopt.firstorder.gradient import _reject
 def hessian(p: Composite, x: torch.Tensor) -> torch.Tensor:
     """∇²f(x) as a dense p × p matrix."""
     if p.obj.loss.name == "multinomial":
-        return torch.func.hessian(lambda v: p.f(v))(x)
+        return _multinomial_hessian(p, x)
     w, b = p.split(x)
     with torch.enable_grad():
         z = (p.X @ w + b).detach().requires_grad_(True)
         (g,) = torch.autograd.grad(p.obj.loss.value(z, p.y).sum(), z, create_graph=True)
         (curv,) = torch.autograd.grad(g.sum(), z)  # ℓ''(zᵢ): the loss is separable in z
     c = p.obj.loss_weight * (curv if p.s is None else curv * (p.s[:, None] if curv.ndim == 2 else p.s))
-    X = p.X
-    d, K = X.shape[1], p.n_out
-    cols = [X] + ([torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device)] if p.n_icpt else [])
-    Xt = torch.cat(cols, dim=1)
-    C = c.reshape(X.shape[0], -1)
-    H = torch.zeros(p.size, p.size, dtype=X.dtype, device=X.device)
+    n, d, K, dev = p.X.shape[0], p.X.shape[1], p.n_out, x.device
+    C = c.reshape(n, -1)
+    H = torch.zeros(p.size, p.size, dtype=x.dtype, device=dev)
     for k in range(C.shape[1]):  # one block per output column (K is small)
-        Hk = Xt.T @ (C[:, k:k + 1] * Xt)
-        idx_w = torch.arange(d, device=X.device) * (K if len(p.shape) == 2 else 1) + k
-        idx = torch.cat([idx_w, torch.tensor([p.n_coef + k], device=X.device)]) if p.n_icpt else idx_w
+        Hk = p.weighted_gram(C[:, k])
+        idx_w = torch.arange(d, device=dev) * (K if len(p.shape) == 2 else 1) + k
+        idx = torch.cat([idx_w, torch.tensor([p.n_coef + k], device=dev)]) if p.n_icpt else idx_w
         H[idx[:, None], idx[None, :]] += Hk
     if p.a2:
-        H[: p.n_coef, : p.n_coef] += p.a2 * torch.eye(p.n_coef, dtype=X.dtype, device=X.device)
+        H[: p.n_coef, : p.n_coef] += p.a2 * torch.eye(p.n_coef, dtype=x.dtype, device=dev)
+    return H
+
+
+def _multinomial_hessian(p: Composite, x: torch.Tensor) -> torch.Tensor:
+    """∇²f for the softmax loss: block (k, l) of the coefficients of classes k and l is
+    X̃ᵀdiag(cᵢ Pᵢₖ(δₖₗ − Pᵢₗ))X̃ (P the class probabilities, X̃ = [X 1]), plus a₂I on the weights;
+    K(K+1)/2 weighted Gram products (sparse X stays sparse)."""
+    w, b = p.split(x)
+    with torch.no_grad():
+        P = torch.softmax(p.X @ w + b, dim=1)
+    c = p.obj.loss_weight * (torch.ones(P.shape[0], dtype=x.dtype, device=x.device) if p.s is None else p.s)
+    d, K, dev = p.X.shape[1], p.n_out, x.device
+    H = torch.zeros(p.size, p.size, dtype=x.dtype, device=dev)
+
+    def index(k: int) -> torch.Tensor:  # coefficients (j, k) are stored at j·K + k; intercepts after them
+        idx = torch.arange(d, device=dev) * K + k
+        return torch.cat([idx, torch.tensor([p.n_coef + k], device=dev)]) if p.n_icpt else idx
+
+    for k in range(K):
+        for j in range(k, K):
+            G = p.weighted_gram(c * P[:, k] * (float(k == j) - P[:, j]))
+            H[index(k)[:, None], index(j)[None, :]] += G
+            if j != k:
+                H[index(j)[:, None], index(k)[None, :]] += G.T
+    if p.a2:
+        H[: p.n_coef, : p.n_coef] += p.a2 * torch.eye(p.n_coef, dtype=x.dtype, device=dev)
     return H
 
 

@@ -127,16 +127,12 @@ def _zone_weights(q: Composite, x: torch.Tensor) -> torch.Tensor:
 def _newton_direction(q: Composite, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     """Solve (∂²f_μ(x) + εI) Δ = −∇f_μ(x) one output column at a time (blocks of size d(+1))."""
     C = _zone_weights(q, x)
-    X = q.X
-    n, d = X.shape
+    d = q.X.shape[1]
     K = C.shape[1]
-    Xt = torch.cat([X, torch.ones(n, 1, dtype=X.dtype, device=X.device)], dim=1) if q.n_icpt else X
     dx = torch.empty_like(g)
     gw = g[: q.n_coef].reshape(d, K)
     for k in range(K):
-        rows = C[:, k] > 0
-        Xz = Xt[rows]
-        H = Xz.T @ (C[rows, k:k + 1] * Xz)
+        H = q.weighted_gram(C[:, k], C[:, k] > 0)
         H.diagonal()[:d] += q.a2
         H.diagonal().add_(1e-12 * max(float(H.diagonal().max()), 1.0))
         rhs = gw[:, k]
