@@ -353,14 +353,19 @@ def main(argv=None) -> int:
     if args.report_only or args.path_only:
         saved = json.loads(out.with_suffix(".json").read_text())
         results, paths = (saved["cells"], saved["paths"]) if isinstance(saved, dict) else (saved, [])
+        meta = saved if isinstance(saved, dict) else {}
         datas = {r["data"] for r in results}
-        grid = "quick" if "100000x100" not in datas else "full" if "1000x50" in datas else "device"
+        grid = meta.get("grid") or ("quick" if "100000x100" not in datas else "full" if "1000x50" in datas else "device")
+        machine = meta.get("machine") or _machine()  # where the cells were measured
         if args.path_only:  # re-measure the lasso-path section only, on this machine, now
-            paths = [line for size in (PATH_SIZES if grid == "full" else PATH_SIZES_QUICK)
-                     for line in run_path_bench(size, args.path_timeout)]
-            out.with_suffix(".json").write_text(json.dumps({"cells": results, "paths": paths, "machine": _machine()},
-                                                           indent=1))
-        machine = saved.get("machine", _machine()) if isinstance(saved, dict) else _machine()  # where it was measured
+            if machine != _machine():
+                parser.error("--path-only: the saved cells were measured on another machine "
+                             f"({machine}); ratios across machines are not reported: rerun the whole grid")
+            paths = ([line for line in run_path_bench("100000x500", args.path_timeout, _DEVICE_PATH_ARGS)]
+                     if grid == "device" else
+                     [line for size in (PATH_SIZES if grid == "full" else PATH_SIZES_QUICK)
+                      for line in run_path_bench(size, args.path_timeout)])
+            _save(out, results, paths, machine, grid)
         write_report(results, out, None if grid == "device" else out.with_name("scaling.png"), machine, grid=grid,
                      paths=paths)
         print(f"wrote {out}")
@@ -392,12 +397,22 @@ def main(argv=None) -> int:
                 print(json.dumps(line), flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     machine = _machine()
-    (out.with_suffix(".json")).write_text(json.dumps({"cells": results, "paths": paths, "machine": machine}, indent=1))
+    _save(out, results, paths, machine, "quick" if args.quick else "full")
     plot = out.with_name("scaling.png")
     scaling_plot(results, plot)
     write_report(results, out, plot, machine, grid="quick" if args.quick else "full", paths=paths)
     print(f"wrote {out}")
     return 0
+
+
+#: the device grid's lasso path: batched on the CPU and, where torch sees one, on the GPU, and scikit-learn
+_DEVICE_PATH_ARGS = ("--device", "auto", "--methods", "batched,sklearn")
+
+
+def _save(out: Path, results: list, paths: list, machine: str, grid: str) -> None:
+    """The run's JSON beside its report: cells, paths, the machine they were measured on, the grid."""
+    out.with_suffix(".json").write_text(json.dumps({"cells": results, "paths": paths, "machine": machine,
+                                                    "grid": grid}, indent=1))
 
 
 def _device_run(args, out: Path) -> int:
@@ -413,16 +428,14 @@ def _device_run(args, out: Path) -> int:
     def record(line: dict, into: list) -> None:
         into.append(line)
         print(json.dumps(line), flush=True)
-        out.with_suffix(".json").write_text(json.dumps({"cells": results, "paths": paths, "machine": machine},
-                                                       indent=1))
+        _save(out, results, paths, machine, "device")
 
     if GPU_TARGET_CELL[0] in models:
         record(run_cell(*GPU_TARGET_CELL, args.timeout) if _cuda_available() else
                dict(zip(("model", "data", "method"), GPU_TARGET_CELL), skipped="pending: no GPU on this machine"),
                results)
     if not args.no_path:
-        # --device auto: the batched path on the CPU and, where torch sees one, on the GPU
-        for line in run_path_bench("100000x500", args.path_timeout, ("--device", "auto", "--methods", "batched,sklearn")):
+        for line in run_path_bench("100000x500", args.path_timeout, _DEVICE_PATH_ARGS):
             record(line, paths)
     for model in models:
         for data in DEVICE_SIZES:

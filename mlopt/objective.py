@@ -114,12 +114,20 @@ class Objective:
         from mlopt.ipm.problem import sparse_to_torch
 
         idx = rows.cpu().numpy() if isinstance(rows, torch.Tensor) else np.asarray(rows)
-        return sparse_to_torch(sp.csr_matrix(self.X)[idx], torch.device(device))
+        return sparse_to_torch(self.host_csr()[idx], torch.device(device))
+
+    def host_csr(self) -> sp.csr_matrix:
+        """A scipy-sparse X as CSR (cached: COO or CSC input is converted once), for row selections
+        and sparse products on the host."""
+        if "host:csr" not in self._cache:
+            self._cache["host:csr"] = sp.csr_matrix(self.X)
+        return self._cache["host:csr"]
 
     def dense_block(self, rows=None, cols=None) -> np.ndarray:
         """X[rows][:, cols] as a dense numpy array (rows, cols: boolean masks, indices or None = all):
         the small submatrices some computations need, without densifying a sparse X as a whole."""
-        M = self.X if rows is None else self.X[np.asarray(rows)]
+        X = self.host_csr() if sp.issparse(self.X) else self.X
+        M = X if rows is None else X[np.asarray(rows)]
         M = M if cols is None else M[:, np.asarray(cols)]
         return M.toarray() if sp.issparse(M) else np.asarray(M, dtype=np.float64)
 

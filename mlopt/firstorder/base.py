@@ -160,7 +160,7 @@ class Composite:
                 X = torch.cat([X, torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device)], dim=1)
             return X.T @ (cc[:, None] * X)
         keep = slice(None) if rows is None else rows.cpu().numpy()
-        M = sp.csr_matrix(self.obj.X)[keep]
+        M = self.obj.host_csr()[keep]
         cc = c.detach().cpu().numpy()[keep]
         G = (M.T @ sp.diags(cc) @ M).toarray()
         if self.n_icpt:

@@ -5,7 +5,7 @@
 The Hessian is p × p with p = (d + 1)·K — never n × n.  For losses that are
 separable in z = Xw + b (squared, logistic, Huber, squared hinge, one-vs-rest) it is
 formed in closed form as X̃ᵀ diag(λ sᵢ ℓ''(zᵢ)) X̃ + a₂ I_w with X̃ = [X 1]; for the
-multinomial loss it comes from ``torch.func.hessian``.  Stops when the certified gap
+multinomial loss from its K(K+1)/2 class blocks X̃ᵀ diag(λ sᵢ Pᵢₖ(δₖₗ − Pᵢₗ)) X̃ (a sparse X stays sparse).  Stops when the certified gap
 (or ‖∇f‖) passes the tolerance; quadratic convergence near the optimum.
 """
 from __future__ import annotations

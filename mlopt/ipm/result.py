@@ -31,11 +31,13 @@ class IPMResult:
         with refinement), cones (scaling updates); the structured backends add gram (part of kkt_update:
         the Schur complement's data term, B = D^{1/2}A_c and BᵀB; for structured_wide the QR of B and
         its n×n Grams).  Wall-clock seconds on the host: on CUDA, kernels run asynchronously, so the
-        split between phases is approximate there.  After a retry (below) they are the retry's.
+        split between phases is approximate there.  They belong to the run whose result is returned.
     attempts : one dict per run of the method, in order: equilibrated (bool), status, iterations.
         Two entries when the equilibrated run stopped with numerical_error and the unscaled data
-        were solved once more (setting ``equilibrate_retry``); the result is the better of the two,
-        ``iterations`` is that run's count and ``solve_time`` covers both.
+        were solved once more (setting ``equilibrate_retry``; the runs share ``max_iter`` and
+        ``time_limit``): the retry's result is returned only when it reached a solution or an
+        infeasibility certificate (almost_* included), else the first run's; ``iterations`` is the
+        returned run's count and ``solve_time`` covers both.
     """
 
     status: Status

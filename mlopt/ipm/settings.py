@@ -46,7 +46,8 @@ class IPMSettings:
     equilibrate_min_scaling: float = 1e-4  #: lower clip of the scaling factors
     equilibrate_max_scaling: float = 1e4  #: upper clip of the scaling factors
     #: after an equilibrated solve that stops with numerical_error (insufficient progress), solve
-    #: the unscaled data once more and return that result when it reached a better status
+    #: the unscaled data once more (within the remaining max_iter and time_limit) and return that
+    #: result when it reached a solution or an infeasibility certificate
     equilibrate_retry: bool = True
     # --- step length ------------------------------------------------------
     linesearch_backtrack_step: float = 0.8  #: backtracking factor (exp cones, barrier check)

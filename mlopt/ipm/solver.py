@@ -1,6 +1,7 @@
 """Public entry point :func:`solve`: validate → equilibrate → iterate → unscale."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from contextlib import contextmanager
 from typing import Optional, Sequence
@@ -60,14 +61,23 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
         # Ruiz scaling is a heuristic: on some ill-conditioned exponential-cone programs (nearly
         # separable logistic data with a large C) the scaled iterates lose centrality and stall,
         # while the unscaled data solve (Clarabel stalls the same way there, with no retry)
-        if settings.verbose:
-            print("mlopt.ipm: the equilibrated run stalled; solving the unscaled data once more")
-        retry = _attempt(data, settings, False, t_start)
-        attempts = result.attempts + retry.attempts
-        if _STATUS_RANK.get(retry.status, 0) > _STATUS_RANK.get(result.status, 0):
-            result = retry
-        result.attempts = attempts
-        result.solve_time = time.perf_counter() - t_start
+        remaining = settings.max_iter - result.iterations  # the two runs share max_iter (and time_limit)
+        if remaining > 0:
+            if settings.verbose:
+                print("mlopt.ipm: the equilibrated run stalled; solving the unscaled data once more")
+            try:
+                retry = _attempt(data, dataclasses.replace(settings, max_iter=remaining), False, t_start)
+            except (FloatingPointError, RuntimeError, ValueError, ArithmeticError) as exc:
+                retry = None
+                result.attempts.append(dict(equilibrated=False, status=f"error: {exc}", iterations=0))
+            if retry is not None:
+                attempts = result.attempts + retry.attempts
+                # only a solution or a certificate replaces the first run's result: a retry cut short
+                # by the shared limits (max_time, max_iterations) is no better than the stalled run
+                if _STATUS_RANK.get(retry.status, 0) > max(1, _STATUS_RANK.get(result.status, 0)):
+                    result = retry
+                result.attempts = attempts
+            result.solve_time = time.perf_counter() - t_start
     result.timings = dict(validate=validate_time, **result.timings)
     return result
 

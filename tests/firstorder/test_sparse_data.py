@@ -110,3 +110,34 @@ def test_multinomial_hessian_blocks_match_autodiff(fit_intercept):
     x = torch.as_tensor(np.random.default_rng(4).standard_normal(p.size))
     ref = torch.func.hessian(lambda v: p.f(v))(x)
     np.testing.assert_allclose(hessian(p, x).numpy(), ref.numpy(), rtol=0, atol=1e-12 * float(ref.abs().max()))
+
+
+@pytest.mark.parametrize("fmt", ["coo", "csc"])
+def test_other_sparse_formats(fmt, no_dense_X):
+    """COO / CSC input: certificates (kink blocks) and mini-batch rows go through one cached CSR copy."""
+    X, y = _data("regression")
+    obj = ConvexLinearRegressor(loss="absolute", penalty="l1", alpha=0.05).get_objective(X, y)
+    other = dataclasses.replace(obj, X=X.asformat(fmt), _cache={})
+    coef = np.random.default_rng(5).standard_normal(X.shape[1]) * 0.1
+    a, b = certificate(other, coef, 0.3), certificate(obj, coef, 0.3)
+    assert abs(a.dual - b.dual) <= 1e-12 * max(1.0, abs(b.dual)) and a.primal == pytest.approx(b.primal, rel=1e-14)
+    ridge = mlopt.Ridge(alpha=0.5).get_objective(X, y)
+    r1 = minimize(dataclasses.replace(ridge, X=X.asformat(fmt), _cache={}), "sgd", tol=1e-7, max_iter=200, seed=0)
+    r2 = minimize(ridge, "sgd", tol=1e-7, max_iter=200, seed=0)
+    np.testing.assert_allclose(r1.coef, r2.coef, rtol=0, atol=1e-9)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name,method", [("logistic", "lbfgs"), ("multinomial", "newton"), ("lasso", "fista")])
+def test_sparse_X_on_cuda_matches_cpu(name, method, no_dense_X):
+    """Torch CSR products (and autograd through them) on the GPU; certificates there too."""
+    sparse_obj, _ = _objectives(name)
+    a = minimize(sparse_obj, method, device="cuda", tol=1e-7, max_iter=3000, time_limit=30)
+    b = minimize(dataclasses.replace(sparse_obj, _cache={}), method, tol=1e-7, max_iter=3000, time_limit=30)
+    assert a.status == b.status
+    np.testing.assert_allclose(a.coef, b.coef, rtol=0, atol=1e-6 * max(1.0, float(np.abs(b.coef).max())))
+    if name != "multinomial":
+        cg = certificate(sparse_obj, a.coef, a.intercept, device="cuda")
+        cc = certificate(sparse_obj, a.coef, a.intercept)
+        assert abs(cg.dual - cc.dual) <= 1e-9 * max(1.0, abs(cc.dual))

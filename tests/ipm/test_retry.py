@@ -35,9 +35,13 @@ def runs(monkeypatch):
         return wrapped
 
     def run(core):
+        k = len(log["equilibrated"]) - 1
+        log.setdefault("max_iter", []).append(core.st.max_iter)
+        if k in log.get("raise", ()):
+            raise FloatingPointError("initial KKT factorisation failed")
         status, v, info, iters = original(core)
-        if len(log["equilibrated"]) - 1 in log["stall"]:
-            status = Status.NUMERICAL_ERROR
+        if k in log["stall"]:
+            status = log.get("status", {}).get(k, Status.NUMERICAL_ERROR)
         return status, v, info, iters
 
     monkeypatch.setattr(solver_module, "ruiz", scaling(True, ruiz))
@@ -94,3 +98,20 @@ def test_nearly_separable_logistic_with_large_C_is_solved():
     ref_value = objective.value(ref.coef_.ravel(), ref.intercept_[0])
     assert abs(info["objective"] - ref_value) <= 1e-7 * ref_value
     np.testing.assert_allclose(coef, ref.coef_.ravel(), rtol=1e-4, atol=1e-4 * np.abs(coef).max())
+
+
+def test_retry_cut_short_by_the_limits_does_not_replace_the_first_run(runs):
+    """The runs share max_iter and time_limit; a retry that ends at a limit is no better."""
+    runs["stall"], runs["status"] = {0, 1}, {1: Status.MAX_TIME}
+    res = solve(*simplex_qp(), max_iter=50)
+    assert res.status == Status.NUMERICAL_ERROR
+    assert [a["status"] for a in res.attempts] == ["numerical_error", "max_time"]
+    first = res.attempts[0]["iterations"]
+    assert runs["max_iter"] == [50, 50 - first]  # the retry gets what the first run left
+
+
+def test_a_failing_retry_keeps_the_first_result(runs):
+    runs["stall"], runs["raise"] = {0}, {1}
+    res = solve(*simplex_qp())
+    assert res.status == Status.NUMERICAL_ERROR
+    assert res.attempts[1]["status"].startswith("error: ") and not res.attempts[1]["equilibrated"]

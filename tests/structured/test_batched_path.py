@@ -294,6 +294,7 @@ def test_cuda_without_gpu_raises(diabetes):
         fit_path_batched(mlopt.Lasso().get_objective(X, y), [0.1], device="cuda")
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_matches_cpu(diabetes):
     X, y = diabetes
