@@ -197,3 +197,25 @@ def test_check_estimator(estimator):
     skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
     assert skipped <= {"check_sample_weights_pandas_series", "check_array_api_input",
                        "check_regressor_data_not_an_array", "check_classifier_data_not_an_array"}, skipped
+
+
+@pytest.mark.parametrize("make", [lambda j: LogisticRegressionCV(Cs=3, cv=3, solver="mlopt", n_jobs=j),
+                                  lambda j: LassoCV(alphas=4, cv=3, solver="mlopt", n_jobs=j)],
+                         ids=["logistic", "lasso"])
+def test_n_jobs_runs_the_folds_in_workers_with_the_same_results(make):
+    """n_jobs=2: the (grid, fold) paths in two joblib worker processes give the same numbers."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+    from sklearn.preprocessing import StandardScaler
+
+    is_logistic = isinstance(make(None), LogisticRegressionCV)
+    X, y = load_breast_cancer(return_X_y=True) if is_logistic else load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    one, two = make(None).fit(X, y), make(2).fit(X, y)
+    np.testing.assert_allclose(two.coefs_paths_, one.coefs_paths_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(two.coef_, one.coef_, rtol=0, atol=1e-12)
+    if is_logistic:
+        np.testing.assert_array_equal(two.scores_, one.scores_)
+        assert two.C_ == one.C_
+    else:
+        np.testing.assert_allclose(two.mse_path_, one.mse_path_, rtol=1e-13)
+        assert two.alpha_ == one.alpha_

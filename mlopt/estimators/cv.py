@@ -21,6 +21,7 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from mlopt.estimators.base import ConvexLinearModel, structured_supported
@@ -34,6 +35,7 @@ __all__ = ["LassoCV", "ElasticNetCV", "RidgeCV", "LogisticRegressionCV"]
 _CV_PARAMS = {
     "fit_intercept": ["boolean"],
     "cv": ["cv_object"],
+    "n_jobs": [numbers.Integral, None],
     "scoring": [StrOptions(set(get_scorer_names())), callable, None],
     **ConvexLinearModel._parameter_constraints,
 }
@@ -95,20 +97,19 @@ class _PathCV(BaseEstimator):
         n_grid, n_values, n_folds = len(grids), len(grids[0][1]), len(folds)
         mse = np.full((n_grid, n_values, n_folds), np.inf)
         scores = np.full((n_grid, n_values, n_folds), -np.inf)
-        coefs_paths = []
-        for g, (extra, values) in enumerate(grids):
-            model = clone(base).set_params(**extra)
-            fold_coefs = []
-            for k, (train, test) in enumerate(folds):
-                sw_train = None if sample_weight is None else sample_weight[train]
-                sw_test = None if sample_weight is None else sample_weight[test]
-                path = _path(model, X[train], target[train], sw_train, self._param, values)
-                fold_coefs.append(path.coefs)
-                mse[g, :, k] = self._validation_mse(path, X[test], y[test], sw_test)
-                if scorer is not None:
-                    scores[g, :, k] = self._validation_scores(model, scorer, path, X[test], y[test], sw_test,
-                                                              X.shape[1])
-            coefs_paths.append(np.stack(fold_coefs))
+        models = [clone(base).set_params(**extra) for extra, _ in grids]
+        # one task per (grid, fold), in processes when n_jobs asks for them (joblib, as scikit-learn)
+        tasks = [(g, k) for g in range(n_grid) for k in range(n_folds)]
+        out = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fold_path)(self, models[g], X, y, target, sample_weight, grids[g][1], folds[k], scorer)
+            for g, k in tasks)
+        fold_coefs = [[None] * n_folds for _ in range(n_grid)]
+        for (g, k), (coefs, fold_mse, fold_scores) in zip(tasks, out):
+            fold_coefs[g][k] = coefs
+            mse[g, :, k] = fold_mse
+            if fold_scores is not None:
+                scores[g, :, k] = fold_scores
+        coefs_paths = [np.stack(c) for c in fold_coefs]
 
         mean = -mse.mean(axis=2) if scorer is None else scores.mean(axis=2)
         mean = np.where(np.isnan(mean), -np.inf, mean)
@@ -182,6 +183,18 @@ class _PathCV(BaseEstimator):
         return tags
 
 
+def _fold_path(cv_model, model, X, y, target, sample_weight, values, fold, scorer):
+    """One (grid, fold) task: the path on the training rows, its validation MSE and scores."""
+    train, test = fold
+    sw_train = None if sample_weight is None else sample_weight[train]
+    sw_test = None if sample_weight is None else sample_weight[test]
+    path = _path(model, X[train], target[train], sw_train, cv_model._param, values)
+    mse = cv_model._validation_mse(path, X[test], y[test], sw_test)
+    scores = None if scorer is None else cv_model._validation_scores(model, scorer, path, X[test], y[test], sw_test,
+                                                                     X.shape[1])
+    return path.coefs, mse, scores
+
+
 def _fitted_copy(cv_model, coef, intercept, n_features):
     """A fitted-looking shell of ``cv_model`` with the given coefficients (for scorers)."""
     shell = clone(cv_model)
@@ -213,6 +226,8 @@ class ElasticNetCV(_RegressorCV):
     cv : None (5-fold), an int ≥ 2, a splitter or an iterable of (train, test) indices.
     scoring : None (validation MSE, as scikit-learn's LassoCV) or a scikit-learn scorer name/callable.
     fit_intercept, positive, solver, solver_options, device : as :class:`mlopt.ElasticNet`.
+    n_jobs : None (one process) or the number of joblib workers for the (grid, fold) paths
+        (−1: all cores); as scikit-learn, warnings of the fits in workers stay in the workers.
 
     Attributes
     ----------
@@ -233,7 +248,7 @@ class ElasticNetCV(_RegressorCV):
 
     def __init__(self, *, l1_ratio=0.5, eps: float = 1e-3, alphas=100, fit_intercept: bool = True,
                  positive: bool = False, cv=None, scoring=None, solver="clarabel",
-                 solver_options: dict | None = None, device: str = "cpu"):
+                 solver_options: dict | None = None, device: str = "cpu", n_jobs: int | None = None):
         self.l1_ratio = l1_ratio
         self.eps = eps
         self.alphas = alphas
@@ -244,6 +259,7 @@ class ElasticNetCV(_RegressorCV):
         self.solver = solver
         self.solver_options = solver_options
         self.device = device
+        self.n_jobs = n_jobs
 
     def _base_model(self):
         return ElasticNet(fit_intercept=self.fit_intercept, positive=self.positive, solver=self.solver,
@@ -284,7 +300,7 @@ class LassoCV(ElasticNetCV):
 
     def __init__(self, *, eps: float = 1e-3, alphas=100, fit_intercept: bool = True, positive: bool = False,
                  cv=None, scoring=None, solver="clarabel", solver_options: dict | None = None,
-                 device: str = "cpu"):
+                 device: str = "cpu", n_jobs: int | None = None):
         self.eps = eps
         self.alphas = alphas
         self.fit_intercept = fit_intercept
@@ -294,6 +310,7 @@ class LassoCV(ElasticNetCV):
         self.solver = solver
         self.solver_options = solver_options
         self.device = device
+        self.n_jobs = n_jobs
 
     def _base_model(self):
         return Lasso(fit_intercept=self.fit_intercept, positive=self.positive, solver=self.solver,
@@ -313,7 +330,7 @@ class RidgeCV(_RegressorCV):
     """Ridge regression, Σᵢ sᵢ(yᵢ − xᵢᵀw − b)² + α‖w‖², with α chosen by K-fold cross-validation.
 
     Unlike scikit-learn's ``RidgeCV`` (whose default is efficient leave-one-out),
-    ``cv=None`` means 5-fold.  ``alphas``: a list of α ≥ 0, or an int n for n values
+    ``cv=None`` means 5-fold; ``n_jobs`` as :class:`ElasticNetCV`.  ``alphas``: a list of α ≥ 0, or an int n for n values
     geometric from 10³·s down to 10⁻³·s, s = tr(X_cᵀX_c)/d (the mean eigenvalue).
     Attributes: ``alpha_``, ``alphas_`` (descending), ``mse_path_`` (n_alphas, n_folds),
     ``scores_`` (with ``scoring``), ``coef_``, ``intercept_``, ``n_iter_``, ``solution_``,
@@ -323,7 +340,8 @@ class RidgeCV(_RegressorCV):
     _parameter_constraints = {**_CV_PARAMS, "alphas": _GRID}
 
     def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept: bool = True, cv=None, scoring=None,
-                 solver="clarabel", solver_options: dict | None = None, device: str = "cpu"):
+                 solver="clarabel", solver_options: dict | None = None, device: str = "cpu",
+                 n_jobs: int | None = None):
         self.alphas = alphas
         self.fit_intercept = fit_intercept
         self.cv = cv
@@ -331,6 +349,7 @@ class RidgeCV(_RegressorCV):
         self.solver = solver
         self.solver_options = solver_options
         self.device = device
+        self.n_jobs = n_jobs
 
     def _base_model(self):
         return Ridge(fit_intercept=self.fit_intercept, solver=self.solver, solver_options=self.solver_options,
@@ -358,6 +377,7 @@ class LogisticRegressionCV(ClassifierMixin, _PathCV):
     cv : None (5-fold, stratified), an int ≥ 2, a splitter or an iterable of splits.
     scoring : None (accuracy, scikit-learn's current default), "neg_log_loss", or any scorer.
     fit_intercept, solver, solver_options, device : as :class:`mlopt.LogisticRegression`.
+    n_jobs : None (one process) or the number of joblib workers for the fold paths (as :class:`ElasticNetCV`).
 
     Attributes
     ----------
@@ -374,7 +394,8 @@ class LogisticRegressionCV(ClassifierMixin, _PathCV):
     }
 
     def __init__(self, *, Cs=10, l1_ratio: float = 0.0, fit_intercept: bool = True, cv=None, scoring=None,
-                 solver="clarabel", solver_options: dict | None = None, device: str = "cpu"):
+                 solver="clarabel", solver_options: dict | None = None, device: str = "cpu",
+                 n_jobs: int | None = None):
         self.Cs = Cs
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -383,6 +404,7 @@ class LogisticRegressionCV(ClassifierMixin, _PathCV):
         self.solver = solver
         self.solver_options = solver_options
         self.device = device
+        self.n_jobs = n_jobs
 
     def _base_model(self):
         return LogisticRegression(l1_ratio=self.l1_ratio, fit_intercept=self.fit_intercept, solver=self.solver,
