@@ -26,6 +26,13 @@ __all__ = ["Objective", "ScaledHuberObjective"]
 
 
 def _as_tensor(a, dtype=torch.float64, device="cpu") -> torch.Tensor:
+    # a normal tensor even inside torch.inference_mode (the IPM's): the objective caches its data
+    # tensors, and an inference tensor could not be used by autograd later (first-order methods)
+    with torch.inference_mode(False):
+        return _make_tensor(a, dtype, device)
+
+
+def _make_tensor(a, dtype, device) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
         return a.to(dtype=dtype, device=device)
     if sp.issparse(a):
@@ -104,7 +111,8 @@ class Objective:
         if key not in self._cache:
             from mlopt.ipm.problem import sparse_to_torch
 
-            self._cache[key] = sparse_to_torch(self.X, torch.device(device))
+            with torch.inference_mode(False):  # (see _as_tensor)
+                self._cache[key] = sparse_to_torch(self.X, torch.device(device))
         return self._cache[key]
 
     def data_rows(self, rows: torch.Tensor | np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:

@@ -141,3 +141,16 @@ def test_sparse_X_on_cuda_matches_cpu(name, method, no_dense_X):
         cg = certificate(sparse_obj, a.coef, a.intercept, device="cuda")
         cc = certificate(sparse_obj, a.coef, a.intercept)
         assert abs(cg.dual - cc.dual) <= 1e-9 * max(1.0, abs(cc.dual))
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_data_cached_inside_inference_mode_still_serves_autograd(sparse):
+    """Objective.value first called inside torch.inference_mode (as in the IPM) must not leave inference
+    tensors in the cache that a later first-order solve (autograd) cannot use."""
+    import torch
+
+    X, y = _data("regression")
+    obj = mlopt.Ridge(alpha=0.5).get_objective(X if sparse else X.toarray(), y)
+    with torch.inference_mode():
+        obj.value(np.zeros(X.shape[1]), 0.0)
+    assert minimize(obj, "lbfgs", tol=1e-8).status == "optimal"
