@@ -64,8 +64,7 @@ class IPMCore:
         self.eq = (torch.as_tensor(eq.d, **f64), torch.as_tensor(eq.e, **f64), eq.c)
         self.normb = float(np.abs(data.b / eq.e).max()) if data.m else 0.0
         self.normq = float(np.abs(data.q / (eq.d * eq.c)).max()) if data.n else 0.0
-        self.cones = CompositeCone(data.cones, dev)
-        self.cones.set_identity_scaling()
+        self.cones = CompositeCone(data.cones, dev)  # every cone group starts at the identity scaling
         diagP = np.abs(data.P.diagonal()).max() if data.n else 0.0
         self.reg = Regularization(
             static=settings.static_regularization_constant
