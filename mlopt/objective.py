@@ -89,8 +89,7 @@ class Objective:
         """(X, y, s) as float64 tensors on ``device`` (cached per device)."""
         key = str(device)
         if key not in self._cache:
-            s = None if self.sample_weight is None else _as_tensor(self.sample_weight, device=device)
-            self._cache[key] = (_as_tensor(self.X, device=device), _as_tensor(self.y, device=device), s)
+            self._cache[key] = (_as_tensor(self.X, device=device), *self.targets(device))
         return self._cache[key]
 
     def targets(self, device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor | None]:

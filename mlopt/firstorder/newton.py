@@ -26,17 +26,12 @@ def hessian(p: Composite, x: torch.Tensor) -> torch.Tensor:
         (g,) = torch.autograd.grad(p.obj.loss.value(z, p.y).sum(), z, create_graph=True)
         (curv,) = torch.autograd.grad(g.sum(), z)  # ℓ''(zᵢ): the loss is separable in z
     c = p.obj.loss_weight * (curv if p.s is None else curv * (p.s[:, None] if curv.ndim == 2 else p.s))
-    n, d, K, dev = p.X.shape[0], p.X.shape[1], p.n_out, x.device
-    C = c.reshape(n, -1)
-    H = torch.zeros(p.size, p.size, dtype=x.dtype, device=dev)
+    C = c.reshape(p.X.shape[0], -1)
+    H = torch.zeros(p.size, p.size, dtype=x.dtype, device=x.device)
     for k in range(C.shape[1]):  # one block per output column (K is small)
-        Hk = p.weighted_gram(C[:, k])
-        idx_w = torch.arange(d, device=dev) * (K if len(p.shape) == 2 else 1) + k
-        idx = torch.cat([idx_w, torch.tensor([p.n_coef + k], device=dev)]) if p.n_icpt else idx_w
-        H[idx[:, None], idx[None, :]] += Hk
-    if p.a2:
-        H[: p.n_coef, : p.n_coef] += p.a2 * torch.eye(p.n_coef, dtype=x.dtype, device=dev)
-    return H
+        idx = _column_index(p, k)
+        H[idx[:, None], idx[None, :]] += p.weighted_gram(C[:, k])
+    return _with_ridge(p, H)
 
 
 def _multinomial_hessian(p: Composite, x: torch.Tensor) -> torch.Tensor:
@@ -47,22 +42,31 @@ def _multinomial_hessian(p: Composite, x: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         P = torch.softmax(p.X @ w + b, dim=1)
     c = p.obj.loss_weight * (torch.ones(P.shape[0], dtype=x.dtype, device=x.device) if p.s is None else p.s)
-    d, K, dev = p.X.shape[1], p.n_out, x.device
-    H = torch.zeros(p.size, p.size, dtype=x.dtype, device=dev)
-
-    def index(k: int) -> torch.Tensor:  # coefficients (j, k) are stored at j·K + k; intercepts after them
-        idx = torch.arange(d, device=dev) * K + k
-        return torch.cat([idx, torch.tensor([p.n_coef + k], device=dev)]) if p.n_icpt else idx
-
+    K = p.n_out
+    H = torch.zeros(p.size, p.size, dtype=x.dtype, device=x.device)
+    index = [_column_index(p, k) for k in range(K)]
     for k in range(K):
         for j in range(k, K):
             G = p.weighted_gram(c * P[:, k] * (float(k == j) - P[:, j]))
-            H[index(k)[:, None], index(j)[None, :]] += G
+            H[index[k][:, None], index[j][None, :]] += G
             if j != k:
-                H[index(j)[:, None], index(k)[None, :]] += G.T
+                H[index[j][:, None], index[k][None, :]] += G.T
+    return _with_ridge(p, H)
+
+
+def _with_ridge(p: Composite, H: torch.Tensor) -> torch.Tensor:
+    """H + a₂I on the coefficients (the ½a₂‖w‖² part of f)."""
     if p.a2:
-        H[: p.n_coef, : p.n_coef] += p.a2 * torch.eye(p.n_coef, dtype=x.dtype, device=dev)
+        H[: p.n_coef, : p.n_coef] += p.a2 * torch.eye(p.n_coef, dtype=H.dtype, device=H.device)
     return H
+
+
+def _column_index(p: Composite, k: int) -> torch.Tensor:
+    """Positions in x of output column k: coefficients (j, k) at j·K + k (j·1 + 0 for one output),
+    then its intercept after all coefficients."""
+    dev = p.device
+    idx = torch.arange(p.X.shape[1], device=dev) * (p.n_out if len(p.shape) == 2 else 1) + k
+    return torch.cat([idx, torch.tensor([p.n_coef + k], device=dev)]) if p.n_icpt else idx
 
 
 def run(p: Composite, x0: torch.Tensor, *, tol: float, max_iter: int, clock: Clock, stopper: Stopper,

@@ -74,18 +74,12 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
                 attempts = result.attempts + retry.attempts
                 # only a solution or a certificate replaces the first run's result: a retry cut short
                 # by the shared limits (max_time, max_iterations) is no better than the stalled run
-                if _STATUS_RANK.get(retry.status, 0) > max(1, _STATUS_RANK.get(result.status, 0)):
+                if retry.status.is_optimal or retry.status.is_infeasible:
                     result = retry
                 result.attempts = attempts
             result.solve_time = time.perf_counter() - t_start
     result.timings = dict(validate=validate_time, **result.timings)
     return result
-
-
-#: how useful a final status is, to choose between a solve and its retry (higher is better)
-_STATUS_RANK = {Status.SOLVED: 3, Status.PRIMAL_INFEASIBLE: 3, Status.DUAL_INFEASIBLE: 3,
-                Status.ALMOST_SOLVED: 2, Status.ALMOST_PRIMAL_INFEASIBLE: 2, Status.ALMOST_DUAL_INFEASIBLE: 2,
-                Status.MAX_ITERATIONS: 1, Status.MAX_TIME: 1}
 
 
 def _attempt(data, settings: IPMSettings, equilibrate: bool, t_start: float) -> IPMResult:
