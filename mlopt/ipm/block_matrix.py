@@ -199,10 +199,13 @@ class BlockMatrix:
 
     def scaled(self, left: np.ndarray, right: np.ndarray) -> "BlockMatrix":
         """diag(left) A diag(right), sharing X (only ρ, κ and a copy of S change)."""
-        rest = sp.diags(left) @ self.rest @ sp.diags(right)
+        rest = self.rest.copy()  # (left_i·s_ij)·right_j entrywise, as the product diag(left)·S·diag(right)
+        rest.data *= np.take(left, rest.indices)
+        rest.data *= np.repeat(right, np.diff(rest.indptr))
+        rest.eliminate_zeros()
         terms = [replace(t, row_scale=t.row_scale * left[t.rows], col_scale=t.col_scale * right[t.cols])
                  for t in self.terms]
-        out = BlockMatrix(sp.csc_matrix(rest), self.X, terms)
+        out = BlockMatrix(rest, self.X, terms)
         out._device_X = self._device_X
         return out
 

@@ -46,19 +46,6 @@ def _entry_cols(M: sp.csc_matrix) -> np.ndarray:
     return np.repeat(np.arange(M.shape[1]), np.diff(M.indptr))
 
 
-def _limit(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    v = np.where(v < lo, 1.0, v)  # treat (near-)empty columns as already scaled
-    return np.minimum(v, hi)
-
-
-def _rows_view(v: np.ndarray, rows):
-    """v at the (k, size) rows of :func:`_uniform_blocks`: a writable view for a slice, else a copy."""
-    if isinstance(rows, tuple):
-        (lo, hi), shape = rows
-        return v[lo:hi].reshape(shape)
-    return v[rows]
-
-
 def _uniform_blocks(cones) -> dict:
     """{block size: rows} of the cones whose rows must share one scaling (second-order and exponential
     cones), grouped by size for a vectorised rectification; rows is ((lo, hi), (k, size)) when the
@@ -123,40 +110,54 @@ class _ScaledInfNorms:
 
 
 class _DeviceInfNorms:
-    """The ∞-norms of :class:`_ScaledInfNorms` computed on the solve's device: the entries of |M| live
-    there once as (row, column, value) tensors, and a pass is one gather, multiply and scatter-max;
-    only the scaling vectors travel.  Used for the sparse part of a :class:`BlockMatrix` A when the
-    setup runs on the device (at n = 10⁶ logistic samples that part has ~8·10⁶ entries: its host
-    passes took ~2.5 s of the setup).  The same products and maxima as on the host, so the same bits."""
+    """The ∞-norms of :class:`_ScaledInfNorms` computed on the solve's device, from and to torch vectors
+    there: the entries of |M| live there once as (row, column, value) tensors, and a pass is one
+    gather, multiply and scatter-max.  Used for P and the sparse part of a :class:`BlockMatrix` A when
+    the setup runs on the device (at n = 10⁶ logistic samples that part has ~8·10⁶ entries).  The same
+    products and maxima as on the host, so the same bits."""
 
     def __init__(self, M: sp.csc_matrix, device) -> None:
-        coo = M.tocoo()
         self.shape = M.shape
         self.f64 = dict(dtype=torch.float64, device=device)
-        self.row = torch.as_tensor(coo.row.astype(np.int64), device=device)
-        self.col = torch.as_tensor(coo.col.astype(np.int64), device=device)
-        self.val = torch.as_tensor(np.abs(coo.data), **self.f64)
+        ip = torch.as_tensor(M.indptr.astype(np.int64), device=device)
+        self.row = torch.as_tensor(M.indices.astype(np.int64), device=device)
+        self.col = torch.repeat_interleave(torch.arange(M.shape[1], device=device), ip[1:] - ip[:-1])
+        self.val = torch.as_tensor(M.data, **self.f64).abs()
 
-    def _norms(self, gather_at, other: np.ndarray, reduce_at, own: np.ndarray, size: int) -> np.ndarray:
+    def _norms(self, gather_at, other: torch.Tensor, reduce_at, own: torch.Tensor, size: int) -> torch.Tensor:
         out = torch.zeros(size, **self.f64)
         if self.val.numel():
-            scaled = self.val * torch.as_tensor(other, **self.f64).index_select(0, gather_at)
+            scaled = self.val * other.index_select(0, gather_at)
             out.scatter_reduce_(0, reduce_at, scaled, "amax")  # (includes the 0 start: entries are ≥ 0)
-        return (out * torch.as_tensor(own, **self.f64)).cpu().numpy()
+        return out * own
 
-    def cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def cols(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         """maxᵢ left_i |m_ij| right_j for every column j."""
         return self._norms(self.row, left, self.col, right, self.shape[1])
 
-    def rows(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def rows(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         """maxⱼ left_i |m_ij| right_j for every row i."""
         return self._norms(self.col, right, self.row, left, self.shape[0])
 
 
+class _HostNorms:
+    """A host norm object (numpy in and out) seen through torch CPU tensors (zero-copy both ways), so
+    that one Ruiz loop in torch serves the host and the device setup."""
+
+    def __init__(self, norms) -> None:
+        self.norms = norms
+
+    def cols(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.norms.cols(left.numpy(), right.numpy()))
+
+    def rows(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.norms.rows(left.numpy(), right.numpy()))
+
+
 class _BlockInfNorms:
-    """∞-norms of diag(left)·|A|·diag(right) for a :class:`BlockMatrix` A: the sparse part by
-    :class:`_ScaledInfNorms` (:class:`_DeviceInfNorms` when the setup runs on a device), each data
-    term diag(ρ)Xdiag(κ) from X directly.  Dense X on CPU: |X|
+    """∞-norms of diag(left)·|A|·diag(right) for a :class:`BlockMatrix` A, torch vectors in and out:
+    the sparse part S by :class:`_ScaledInfNorms` on the host, or by :class:`_DeviceInfNorms` when the
+    setup runs on a device; each data term diag(ρ)Xdiag(κ) from X directly.  Dense X on CPU: |X|
     once, then one broadcast multiply and a max per pass into a preallocated buffer (multithreaded
     torch ops on tensors that share numpy's memory); dense X for another device: the passes run
     there on the solver's one device copy of X (:meth:`BlockMatrix.device_X`), by row blocks, so the
@@ -165,66 +166,118 @@ class _BlockInfNorms:
     def __init__(self, A: BlockMatrix, device="cpu") -> None:
         rest = A.rest.copy()
         rest.sum_duplicates()
-        self.shape = A.shape
-        self.rest = _DeviceInfNorms(rest, device) if setup_on_device(device) else _ScaledInfNorms(rest)
-        self.terms = A.terms
-        self.xnorms = _ScaledInfNorms(sp.csc_matrix(A.X)) if A.x_sparse else None
-        self.Xdev = None
-        if not A.x_sparse:
-            if not setup_on_device(device):
-                self.absX = torch.from_numpy(np.abs(np.asarray(A.X, dtype=np.float64)))  # a fresh, writable copy
-                self.buf = torch.empty_like(self.absX)
-            else:
-                self.Xdev = A.device_X(device)
+        on_device = setup_on_device(device) and not A.x_sparse
+        dev = torch.device(device) if on_device else torch.device("cpu")
+        self.rest = _DeviceInfNorms(rest, dev) if on_device else _HostNorms(_ScaledInfNorms(rest))
+        self.terms = [tuple(torch.as_tensor(v, device=dev) for v in (t.rows, t.cols, np.abs(t.row_scale),
+                                                                     np.abs(t.col_scale))) for t in A.terms]
+        self.xnorms, self.Xdev, self.absX = None, None, None
+        if A.x_sparse:
+            self.xnorms = _HostNorms(_ScaledInfNorms(sp.csc_matrix(A.X)))
+        elif on_device:
+            self.Xdev = A.device_X(device)
+        else:
+            self.absX = torch.from_numpy(np.abs(np.asarray(A.X, dtype=np.float64)))  # a fresh, writable copy
+            self.buf = torch.empty_like(self.absX)
 
-    def _x_cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def _x_norms(self, left: torch.Tensor, right: torch.Tensor, axis: int) -> torch.Tensor:
         if self.xnorms is not None:
-            return self.xnorms.cols(left, right)
+            return self.xnorms.cols(left, right) if axis == 0 else self.xnorms.rows(left, right)
         if self.Xdev is not None:
-            return x_norms_on_device(self.Xdev, left, right, axis=0)
-        if self.absX.shape[0] == 0:
-            return np.zeros(self.absX.shape[1])
-        torch.mul(self.absX, torch.from_numpy(left)[:, None], out=self.buf)
-        return self.buf.amax(dim=0).numpy() * right
+            return x_norms_on_device(self.Xdev, left, right, axis)
+        if 0 in self.absX.shape:
+            return torch.zeros(self.absX.shape[1 - axis], dtype=torch.float64)
+        scale = left[:, None] if axis == 0 else right[None, :]
+        torch.mul(self.absX, scale, out=self.buf)
+        return self.buf.amax(dim=axis) * (right if axis == 0 else left)
 
-    def _x_rows(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        if self.xnorms is not None:
-            return self.xnorms.rows(left, right)
-        if self.Xdev is not None:
-            return x_norms_on_device(self.Xdev, left, right, axis=1)
-        if self.absX.shape[1] == 0:
-            return np.zeros(self.absX.shape[0])
-        torch.mul(self.absX, torch.from_numpy(right)[None, :], out=self.buf)
-        return self.buf.amax(dim=1).numpy() * left
+    def cols(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        out = self.rest.cols(left, right)
+        for rows, cols, rho, kappa in self.terms:
+            out[cols] = torch.maximum(out[cols], self._x_norms(rho * left[rows], kappa * right[cols], 0))
+        return out
 
-    def cols(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return self._with_terms(self.rest.cols(left, right), left, right, self._x_cols, "cols")
-
-    def rows(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return self._with_terms(self.rest.rows(left, right), left, right, self._x_rows, "rows")
-
-    def _with_terms(self, out: np.ndarray, left, right, x_norms, side: str) -> np.ndarray:
-        """out (the sparse part's norms) maxed with every term's norms, at the term's ``side`` indices."""
-        for t in self.terms:
-            idx = getattr(t, side)
-            out[idx] = np.maximum(out[idx], x_norms(np.abs(t.row_scale) * left[t.rows],
-                                                    np.abs(t.col_scale) * right[t.cols]))
+    def rows(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        out = self.rest.rows(left, right)
+        for rows, cols, rho, kappa in self.terms:
+            out[rows] = torch.maximum(out[rows], self._x_norms(rho * left[rows], kappa * right[cols], 1))
         return out
 
 
-def x_norms_on_device(X: torch.Tensor, left: np.ndarray, right: np.ndarray, axis: int) -> np.ndarray:
+def x_norms_on_device(X: torch.Tensor, left: torch.Tensor, right: torch.Tensor, axis: int) -> torch.Tensor:
     """Column (``axis=0``: maxᵢ leftᵢ|xᵢⱼ|·rightⱼ) or row (``axis=1``: maxⱼ leftᵢ|xᵢⱼ|rightⱼ) ∞-norms of
-    diag(left)|X|diag(right) for a torch X on any device, by blocks of rows."""
+    diag(left)|X|diag(right) for a torch X on any device (``left``, ``right`` and the result there too),
+    by blocks of rows."""
     n, d = X.shape
-    f64 = dict(dtype=torch.float64, device=X.device)
-    lt, rt = torch.as_tensor(left, **f64), torch.as_tensor(right, **f64)
-    out = torch.zeros(d if axis == 0 else n, **f64)
+    out = torch.zeros(d if axis == 0 else n, dtype=torch.float64, device=X.device)
     for i, j in device_row_blocks(n if d else 0, d):  # (an empty X has all-zero norms)
         if axis == 0:
-            torch.maximum(out, (X[i:j].abs() * lt[i:j, None]).amax(dim=0), out=out)
+            torch.maximum(out, (X[i:j].abs() * left[i:j, None]).amax(dim=0), out=out)
         else:
-            out[i:j] = (X[i:j].abs() * rt).amax(dim=1)
-    return (out * (rt if axis == 0 else lt)).cpu().numpy()
+            out[i:j] = (X[i:j].abs() * right).amax(dim=1)
+    return out * (right if axis == 0 else left)
+
+
+def _limit(v: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """(near-)empty columns (norm below ``lo``) count as already scaled; norms are capped at ``hi``."""
+    return torch.where(v < lo, 1.0, v).clamp_(max=hi)
+
+
+def _uniform_views(uniform: dict, device) -> list:
+    """The rows of :func:`_uniform_blocks` as (lo, hi, k, size) ranges or (k, size) index tensors."""
+    out = []
+    for rows in uniform.values():
+        if isinstance(rows, tuple):
+            (lo, hi), shape = rows
+            out.append((lo, hi) + shape)
+        else:
+            out.append(torch.as_tensor(rows, device=device))
+    return out
+
+
+# On the CPU the two numerically delicate steps of a pass go through numpy (zero-copy), so that the
+# host setup's factors are the ones numpy gives: torch's CPU sqrt differs from the correctly rounded
+# one in the last bit for ~1% of inputs, and its summation order for some row lengths.
+
+def _inv_sqrt(v: torch.Tensor) -> torch.Tensor:
+    """1/√v elementwise."""
+    if v.device.type == "cpu":
+        return torch.from_numpy(1.0 / np.sqrt(v.numpy()))
+    return 1.0 / torch.sqrt(v)
+
+
+def _row_means(v: torch.Tensor) -> torch.Tensor:
+    """Row means (k, 1) of a (k, size) tensor."""
+    if v.device.type == "cpu":
+        return torch.from_numpy(v.numpy().mean(axis=1, keepdims=True))
+    return v.sum(dim=1, keepdim=True) / v.shape[1]
+
+
+def _ruiz_factors(normsP, normsA, uniform: list, n: int, m: int, max_iter: int, lo: float, hi: float,
+                  tol: float, device):
+    """The Ruiz passes on torch vectors on ``device`` (every norm object takes and returns them
+    there): D (n,), E (m,) as numpy arrays.  Within each second-order / exponential cone the row
+    factors are replaced by their mean (relative to E), so the scaled cone is the same cone."""
+    f64 = dict(dtype=torch.float64, device=device)
+    d, e = torch.ones(n, **f64), torch.ones(m, **f64)
+    for _ in range(max_iter):
+        norm_x = torch.maximum(normsP.cols(d, d), normsA.cols(e, d))
+        norm_z = normsA.rows(e, d)
+        dx = _inv_sqrt(_limit(norm_x, lo, hi))
+        dz = _inv_sqrt(_limit(norm_z, lo, hi))
+        for rows in uniform:
+            if isinstance(rows, tuple):
+                a, b, k, size = rows
+                er, dr = e[a:b].view(k, size), dz[a:b].view(k, size)
+                dr.copy_(_row_means(er * dr) / er)
+            else:
+                er = e[rows]
+                dz[rows] = _row_means(er * dz[rows]) / er
+        d, e = d * dx, e * dz
+        change = torch.cat([dx - 1, dz - 1]).abs()
+        if change.numel() == 0 or float(change.max()) <= tol:
+            break
+    return d.cpu().numpy(), e.cpu().numpy()
 
 
 def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: float, tol: float = 0.0,
@@ -233,7 +286,9 @@ def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: floa
 
     At most ``max_iter`` passes; stop after a pass whose factors all lie within 1 ± ``tol``
     (the ∞-norms are then within about 2·tol of 1, and further passes only polish them).
-    ``device``: where the solve runs; a dense data block of A is then traversed there.
+    ``device``: where the solve runs; when A is a :class:`BlockMatrix` with a dense X and the setup
+    runs there (:func:`setup_on_device`), the whole loop does: the vectors stay on the device and
+    only D and E come back.
     """
     block = isinstance(data.A, BlockMatrix)
     P, A, q, b = data.P.copy(), data.A if block else data.A.copy(), data.q.copy(), data.b.copy()
@@ -241,22 +296,14 @@ def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: floa
     if not block:
         A.sum_duplicates()
     n, m = data.n, data.m
-    d, e = np.ones(n), np.ones(m)
-    normsP, normsA = _ScaledInfNorms(P), (_BlockInfNorms(A, device) if block else _ScaledInfNorms(A))
-    uniform = _uniform_blocks(data.cones)
-    for _ in range(max_iter):
-        norm_x = np.maximum(normsP.cols(d, d), normsA.cols(e, d))
-        norm_z = normsA.rows(e, d)
-        dx = 1.0 / np.sqrt(_limit(norm_x, min_scaling, max_scaling))
-        dz = 1.0 / np.sqrt(_limit(norm_z, min_scaling, max_scaling))
-        for rows in uniform.values():
-            er, dr = _rows_view(e, rows), _rows_view(dz, rows)
-            dr[...] = (er * dr).mean(axis=1, keepdims=True) / er
-            if not isinstance(rows, tuple):  # a copy: write it back
-                dz[rows] = dr
-        d, e = d * dx, e * dz
-        if max(np.abs(dx - 1).max(initial=0.0), np.abs(dz - 1).max(initial=0.0)) <= tol:
-            break
+    loop_device = torch.device(device) if block and setup_on_device(device) and not A.x_sparse else torch.device("cpu")
+    if loop_device.type == "cpu":
+        normsP = _HostNorms(_ScaledInfNorms(P))
+        normsA = _BlockInfNorms(A, device) if block else _HostNorms(_ScaledInfNorms(A))
+    else:
+        normsP, normsA = _DeviceInfNorms(P, loop_device), _BlockInfNorms(A, device)
+    uniform = _uniform_views(_uniform_blocks(data.cones), loop_device)
+    d, e = _ruiz_factors(normsP, normsA, uniform, n, m, max_iter, min_scaling, max_scaling, tol, loop_device)
     _scale_csc(P, d, d, _entry_cols(P))
     if block:
         A = A.scaled(e, d)  # X itself is shared, never rescaled
@@ -266,7 +313,7 @@ def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: floa
     # cost scaling
     colP = _col_inf(P)
     scale = max(colP.mean() if n else 0.0, np.abs(q).max() if n else 0.0)
-    scale = float(_limit(np.array([scale]), min_scaling, max_scaling)[0])
+    scale = min(1.0 if scale < min_scaling else scale, max_scaling)
     c = 1.0 / scale
     P, q = P * c, q * c
     scaled = ProblemData(P=sp.csc_matrix(P), q=q, A=A, b=b, cones=data.cones)

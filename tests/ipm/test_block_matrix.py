@@ -93,7 +93,8 @@ def test_solve_block_and_entrywise_agree(make, kkt_solver):
     a = solve(prob.P, prob.q, prob.A, prob.b, prob.cones, **opts)
     b = solve(prob.P, prob.q, prob.A.tocsc(), prob.b, prob.cones, **opts)
     assert a.status.value == b.status.value == "solved"
-    assert abs(a.primal_objective - b.primal_objective) <= 1e-9 * max(1.0, abs(b.primal_objective))
+    # each run stops at a relative gap ≤ 1e-9 (with residuals ≤ 1e-9): their objectives agree to about twice that
+    assert abs(a.primal_objective - b.primal_objective) <= 2e-9 * max(1.0, abs(b.primal_objective))
     # w is unique (ℓ₂ term); at a 1e-9 gap it is determined to ~1e-6 relative (measured 6e-7)
     np.testing.assert_allclose(a.x[:7], b.x[:7], rtol=1e-5, atol=1e-7)
 

@@ -62,8 +62,9 @@ def test_x_norms_on_device_match_numpy(n, d, monkeypatch):
     scaled = np.abs(X) * left[:, None] * right[None, :]
     cols = scaled.max(axis=0) if n else np.zeros(d)
     rows = scaled.max(axis=1) if d else np.zeros(n)
-    np.testing.assert_allclose(x_norms_on_device(torch.from_numpy(X), left, right, axis=0), cols, rtol=1e-15)
-    np.testing.assert_allclose(x_norms_on_device(torch.from_numpy(X), left, right, axis=1), rows, rtol=1e-15)
+    Xt, lt, rt = torch.from_numpy(X), torch.from_numpy(left), torch.from_numpy(right)
+    np.testing.assert_allclose(x_norms_on_device(Xt, lt, rt, axis=0).numpy(), cols, rtol=1e-15)
+    np.testing.assert_allclose(x_norms_on_device(Xt, lt, rt, axis=1).numpy(), rows, rtol=1e-15)
 
 
 def test_device_row_blocks_cover_the_rows(monkeypatch):
@@ -117,5 +118,6 @@ def test_sparse_norms_on_device_equal_host_norms(shape, density):
     M.sum_duplicates()
     left, right = rng.uniform(0.1, 3.0, shape[0]), rng.uniform(0.1, 3.0, shape[1])
     host, device = _ScaledInfNorms(M), _DeviceInfNorms(M, "cpu")
-    np.testing.assert_array_equal(device.cols(left, right), host.cols(left, right))
-    np.testing.assert_array_equal(device.rows(left, right), host.rows(left, right))
+    lt, rt = torch.from_numpy(left), torch.from_numpy(right)
+    np.testing.assert_array_equal(device.cols(lt, rt).numpy(), host.cols(left, right))
+    np.testing.assert_array_equal(device.rows(lt, rt).numpy(), host.rows(left, right))
