@@ -79,7 +79,8 @@ def fit_once(model: str, method: str, X, y, objective):
             coef, intercept, info = fit_objective(objective, device="cuda" if method.endswith("cuda") else "cpu")
             fitted = None
             iterations, gap, status = info["iterations"], info["gap"], info["status"]
-            timings = info.get("timings")
+            # seconds by phase: problem assembly, then the IPM's (validate, equilibrate, setup, iterations, …)
+            timings = dict(assemble=info["setup_time"], **info["timings"]) if info.get("timings") else None
         else:
             solver = {"mlopt-cvxpy": mlopt.IPM()}.get(method, method)
             fitted = MODELS[model]().set_params(solver=solver).fit(X, y)

@@ -302,11 +302,12 @@ def _time_split(row: dict, budget: float, label: str) -> str:
     tm = row.get("timings")
     if not tm or "gram" not in tm:
         return ""
+    assembly = f"problem assembly {tm['assemble']:.3f} s, " if "assemble" in tm else ""
     return (f"  - where its {row['time']:.3f} s go ({row['iterations']} iterations, per-phase medians of the same "
-            f"runs): weighted Gram products XᵀDX {tm['gram']:.3f} s (of KKT factorizations "
-            f"{tm['kkt_update']:.3f} s), KKT solves {tm['kkt_solve']:.3f} s, cone scalings {tm['cones']:.3f} s, "
-            f"equilibration {tm['equilibrate']:.3f} s, setup {tm['validate'] + tm['setup']:.3f} s; "
-            f"{label} is {budget:.3f} s.")
+            f"runs): {assembly}checks and upload of the data {tm['validate']:.3f} s, equilibration "
+            f"{tm['equilibrate']:.3f} s, KKT setup {tm['setup']:.3f} s, iterations {tm['iterations']:.3f} s — of "
+            f"which weighted Gram products XᵀDX {tm['gram']:.3f} s (of KKT factorizations {tm['kkt_update']:.3f} s), "
+            f"KKT solves {tm['kkt_solve']:.3f} s, cone scalings {tm['cones']:.3f} s; {label} is {budget:.3f} s.")
 
 
 def scaling_plot(results: list[dict], path: Path) -> None:

@@ -140,67 +140,54 @@ class _DeviceInfNorms:
         return self._norms(self.col, right, self.row, left, self.shape[0])
 
 
-class _HostNorms:
-    """A host norm object (numpy in and out) seen through torch CPU tensors (zero-copy both ways), so
-    that one Ruiz loop in torch serves the host and the device setup."""
-
-    def __init__(self, norms) -> None:
-        self.norms = norms
-
-    def cols(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.norms.cols(left.numpy(), right.numpy()))
-
-    def rows(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.norms.rows(left.numpy(), right.numpy()))
-
-
 class _BlockInfNorms:
-    """∞-norms of diag(left)·|A|·diag(right) for a :class:`BlockMatrix` A, torch vectors in and out:
-    the sparse part S by :class:`_ScaledInfNorms` on the host, or by :class:`_DeviceInfNorms` when the
-    setup runs on a device; each data term diag(ρ)Xdiag(κ) from X directly.  Dense X on CPU: |X|
-    once, then one broadcast multiply and a max per pass into a preallocated buffer (multithreaded
-    torch ops on tensors that share numpy's memory); dense X for another device: the passes run
-    there on the solver's one device copy of X (:meth:`BlockMatrix.device_X`), by row blocks, so the
-    host never traverses X and no n×d temporary is allocated; sparse X: O(nnz) on the host."""
+    """∞-norms of diag(left)·|A|·diag(right) for a :class:`BlockMatrix` A, in the vectors of ``ops``
+    (numpy on the host, torch on the device: :func:`_loop_ops`): the sparse part S by
+    :class:`_ScaledInfNorms` on the host or :class:`_DeviceInfNorms` on the device; each data term
+    diag(ρ)Xdiag(κ) from X directly.  Dense X on the host: |X| once, then one broadcast multiply and
+    a max per pass into a preallocated buffer (multithreaded torch ops on tensors that share numpy's
+    memory); dense X on a device: the passes run there on the solver's one device copy of X
+    (:meth:`BlockMatrix.device_X`), by row blocks, so the host never traverses X and no n×d
+    temporary is allocated; sparse X (host only): O(nnz)."""
 
-    def __init__(self, A: BlockMatrix, device="cpu") -> None:
+    def __init__(self, A: BlockMatrix, ops) -> None:
         rest = A.rest.copy()
         rest.sum_duplicates()
-        on_device = setup_on_device(device) and not A.x_sparse
-        dev = torch.device(device) if on_device else torch.device("cpu")
-        self.rest = _DeviceInfNorms(rest, dev) if on_device else _HostNorms(_ScaledInfNorms(rest))
-        self.terms = [tuple(torch.as_tensor(v, device=dev) for v in (t.rows, t.cols, np.abs(t.row_scale),
-                                                                     np.abs(t.col_scale))) for t in A.terms]
+        self.ops = ops
+        on_device = ops.device is not None
+        self.rest = _DeviceInfNorms(rest, ops.device) if on_device else _ScaledInfNorms(rest)
+        self.terms = [tuple(ops.asarray(v) for v in (t.rows, t.cols, np.abs(t.row_scale), np.abs(t.col_scale)))
+                      for t in A.terms]
         self.xnorms, self.Xdev, self.absX = None, None, None
         if A.x_sparse:
-            self.xnorms = _HostNorms(_ScaledInfNorms(sp.csc_matrix(A.X)))
+            self.xnorms = _ScaledInfNorms(sp.csc_matrix(A.X))
         elif on_device:
-            self.Xdev = A.device_X(device)
+            self.Xdev = A.device_X(ops.device)
         else:
             self.absX = torch.from_numpy(np.abs(np.asarray(A.X, dtype=np.float64)))  # a fresh, writable copy
             self.buf = torch.empty_like(self.absX)
 
-    def _x_norms(self, left: torch.Tensor, right: torch.Tensor, axis: int) -> torch.Tensor:
+    def _x_norms(self, left, right, axis: int):
         if self.xnorms is not None:
             return self.xnorms.cols(left, right) if axis == 0 else self.xnorms.rows(left, right)
         if self.Xdev is not None:
             return x_norms_on_device(self.Xdev, left, right, axis)
         if 0 in self.absX.shape:
-            return torch.zeros(self.absX.shape[1 - axis], dtype=torch.float64)
-        scale = left[:, None] if axis == 0 else right[None, :]
+            return np.zeros(self.absX.shape[1 - axis])
+        scale = torch.from_numpy(left)[:, None] if axis == 0 else torch.from_numpy(right)[None, :]
         torch.mul(self.absX, scale, out=self.buf)
-        return self.buf.amax(dim=axis) * (right if axis == 0 else left)
+        return self.buf.amax(dim=axis).numpy() * (right if axis == 0 else left)
 
-    def cols(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    def cols(self, left, right):
         out = self.rest.cols(left, right)
         for rows, cols, rho, kappa in self.terms:
-            out[cols] = torch.maximum(out[cols], self._x_norms(rho * left[rows], kappa * right[cols], 0))
+            out[cols] = self.ops.maximum(out[cols], self._x_norms(rho * left[rows], kappa * right[cols], 0))
         return out
 
-    def rows(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    def rows(self, left, right):
         out = self.rest.rows(left, right)
         for rows, cols, rho, kappa in self.terms:
-            out[rows] = torch.maximum(out[rows], self._x_norms(rho * left[rows], kappa * right[cols], 1))
+            out[rows] = self.ops.maximum(out[rows], self._x_norms(rho * left[rows], kappa * right[cols], 1))
         return out
 
 
@@ -218,66 +205,112 @@ def x_norms_on_device(X: torch.Tensor, left: torch.Tensor, right: torch.Tensor, 
     return out * (right if axis == 0 else left)
 
 
-def _limit(v: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    """(near-)empty columns (norm below ``lo``) count as already scaled; norms are capped at ``hi``."""
-    return torch.where(v < lo, 1.0, v).clamp_(max=hi)
+class _HostOps:
+    """The vector operations of a Ruiz pass on numpy arrays (the host loop)."""
+
+    device = None
+    asarray = staticmethod(np.asarray)
+    maximum = staticmethod(np.maximum)
+
+    @staticmethod
+    def ones(k: int) -> np.ndarray:
+        return np.ones(k)
+
+    @staticmethod
+    def inv_sqrt_limited(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        """1/√v with v < lo (near-empty columns: already scaled) read as 1 and v capped at hi."""
+        return 1.0 / np.sqrt(np.minimum(np.where(v < lo, 1.0, v), hi))
+
+    @staticmethod
+    def row_means(v: np.ndarray) -> np.ndarray:
+        return v.mean(axis=1, keepdims=True)
+
+    @staticmethod
+    def max_change(a: np.ndarray, b: np.ndarray) -> float:
+        return max(np.abs(a - 1).max(initial=0.0), np.abs(b - 1).max(initial=0.0))
+
+    @staticmethod
+    def numpy(v) -> np.ndarray:
+        return v
 
 
-def _uniform_views(uniform: dict, device) -> list:
-    """The rows of :func:`_uniform_blocks` as (lo, hi, k, size) ranges or (k, size) index tensors."""
+class _DeviceOps:
+    """The same operations on torch vectors of one device (the device loop; one sync per pass)."""
+
+    def __init__(self, device) -> None:
+        self.device = torch.device(device)
+        self.f64 = dict(dtype=torch.float64, device=self.device)
+
+    def asarray(self, v) -> torch.Tensor:
+        return torch.as_tensor(v, device=self.device)
+
+    maximum = staticmethod(torch.maximum)
+
+    def ones(self, k: int) -> torch.Tensor:
+        return torch.ones(k, **self.f64)
+
+    # On the CPU (the tests' DEVICE_PATHS_ON_CPU) the square roots and row means go through numpy
+    # (zero-copy), so that the device loop reproduces the host factors bit for bit: torch's CPU sqrt
+    # differs from the correctly rounded one in the last bit for ~1% of inputs (CUDA's is exact), and
+    # its summation order from numpy's for some row lengths.
+    @staticmethod
+    def inv_sqrt_limited(v: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+        if v.device.type == "cpu":
+            return torch.from_numpy(_HostOps.inv_sqrt_limited(v.numpy(), lo, hi))
+        return 1.0 / torch.sqrt(torch.where(v < lo, 1.0, v).clamp_(max=hi))  # (rsqrt is not correctly rounded)
+
+    @staticmethod
+    def row_means(v: torch.Tensor) -> torch.Tensor:
+        if v.device.type == "cpu":
+            return torch.from_numpy(_HostOps.row_means(v.numpy()))
+        return v.sum(dim=1, keepdim=True) / v.shape[1]
+
+    @staticmethod
+    def max_change(a: torch.Tensor, b: torch.Tensor) -> float:
+        parts = [(v - 1).abs().amax() for v in (a, b) if v.numel()]
+        return float(torch.stack(parts).amax()) if parts else 0.0
+
+    @staticmethod
+    def numpy(v: torch.Tensor) -> np.ndarray:
+        return v.cpu().numpy()
+
+
+def _uniform_views(uniform: dict, ops) -> list:
+    """The rows of :func:`_uniform_blocks` as (lo, hi, k, size) ranges or (k, size) index arrays."""
     out = []
     for rows in uniform.values():
         if isinstance(rows, tuple):
             (lo, hi), shape = rows
             out.append((lo, hi) + shape)
         else:
-            out.append(torch.as_tensor(rows, device=device))
+            out.append(ops.asarray(rows))
     return out
 
 
-# On the CPU the two numerically delicate steps of a pass go through numpy (zero-copy), so that the
-# host setup's factors are the ones numpy gives: torch's CPU sqrt differs from the correctly rounded
-# one in the last bit for ~1% of inputs, and its summation order for some row lengths.
-
-def _inv_sqrt(v: torch.Tensor) -> torch.Tensor:
-    """1/√v elementwise."""
-    if v.device.type == "cpu":
-        return torch.from_numpy(1.0 / np.sqrt(v.numpy()))
-    return 1.0 / torch.sqrt(v)
-
-
-def _row_means(v: torch.Tensor) -> torch.Tensor:
-    """Row means (k, 1) of a (k, size) tensor."""
-    if v.device.type == "cpu":
-        return torch.from_numpy(v.numpy().mean(axis=1, keepdims=True))
-    return v.sum(dim=1, keepdim=True) / v.shape[1]
-
-
 def _ruiz_factors(normsP, normsA, uniform: list, n: int, m: int, max_iter: int, lo: float, hi: float,
-                  tol: float, device):
-    """The Ruiz passes on torch vectors on ``device`` (every norm object takes and returns them
-    there): D (n,), E (m,) as numpy arrays.  Within each second-order / exponential cone the row
-    factors are replaced by their mean (relative to E), so the scaled cone is the same cone."""
-    f64 = dict(dtype=torch.float64, device=device)
-    d, e = torch.ones(n, **f64), torch.ones(m, **f64)
+                  tol: float, ops):
+    """The Ruiz passes, written once for the vectors of ``ops`` (:class:`_HostOps`, :class:`_DeviceOps`;
+    the norm objects take and return the same kind): D (n,) and E (m,) as numpy arrays.  Within each
+    second-order / exponential cone the row factors are replaced by their mean (relative to E), so
+    the scaled cone is the same cone."""
+    d, e = ops.ones(n), ops.ones(m)
     for _ in range(max_iter):
-        norm_x = torch.maximum(normsP.cols(d, d), normsA.cols(e, d))
+        norm_x = ops.maximum(normsP.cols(d, d), normsA.cols(e, d))
         norm_z = normsA.rows(e, d)
-        dx = _inv_sqrt(_limit(norm_x, lo, hi))
-        dz = _inv_sqrt(_limit(norm_z, lo, hi))
+        dx = ops.inv_sqrt_limited(norm_x, lo, hi)
+        dz = ops.inv_sqrt_limited(norm_z, lo, hi)
         for rows in uniform:
-            if isinstance(rows, tuple):
+            if isinstance(rows, tuple):  # views into dz and e: written in place
                 a, b, k, size = rows
-                er, dr = e[a:b].view(k, size), dz[a:b].view(k, size)
-                dr.copy_(_row_means(er * dr) / er)
+                er, dr = e[a:b].reshape(k, size), dz[a:b].reshape(k, size)
+                dr[...] = ops.row_means(er * dr) / er
             else:
                 er = e[rows]
-                dz[rows] = _row_means(er * dz[rows]) / er
+                dz[rows] = ops.row_means(er * dz[rows]) / er
         d, e = d * dx, e * dz
-        change = torch.cat([dx - 1, dz - 1]).abs()
-        if change.numel() == 0 or float(change.max()) <= tol:
+        if ops.max_change(dx, dz) <= tol:
             break
-    return d.cpu().numpy(), e.cpu().numpy()
+    return ops.numpy(d), ops.numpy(e)
 
 
 def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: float, tol: float = 0.0,
@@ -296,14 +329,12 @@ def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: floa
     if not block:
         A.sum_duplicates()
     n, m = data.n, data.m
-    loop_device = torch.device(device) if block and setup_on_device(device) and not A.x_sparse else torch.device("cpu")
-    if loop_device.type == "cpu":
-        normsP = _HostNorms(_ScaledInfNorms(P))
-        normsA = _BlockInfNorms(A, device) if block else _HostNorms(_ScaledInfNorms(A))
-    else:
-        normsP, normsA = _DeviceInfNorms(P, loop_device), _BlockInfNorms(A, device)
-    uniform = _uniform_views(_uniform_blocks(data.cones), loop_device)
-    d, e = _ruiz_factors(normsP, normsA, uniform, n, m, max_iter, min_scaling, max_scaling, tol, loop_device)
+    on_device = block and setup_on_device(device) and not A.x_sparse
+    ops = _DeviceOps(device) if on_device else _HostOps
+    normsP = _DeviceInfNorms(P, ops.device) if on_device else _ScaledInfNorms(P)
+    normsA = _BlockInfNorms(A, ops) if block else _ScaledInfNorms(A)
+    uniform = _uniform_views(_uniform_blocks(data.cones), ops)
+    d, e = _ruiz_factors(normsP, normsA, uniform, n, m, max_iter, min_scaling, max_scaling, tol, ops)
     _scale_csc(P, d, d, _entry_cols(P))
     if block:
         A = A.scaled(e, d)  # X itself is shared, never rescaled

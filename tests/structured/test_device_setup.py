@@ -121,3 +121,24 @@ def test_sparse_norms_on_device_equal_host_norms(shape, density):
     lt, rt = torch.from_numpy(left), torch.from_numpy(right)
     np.testing.assert_array_equal(device.cols(lt, rt).numpy(), host.cols(left, right))
     np.testing.assert_array_equal(device.rows(lt, rt).numpy(), host.rows(left, right))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name,make,data", CASES, ids=[c[0] for c in CASES])
+def test_ruiz_on_cuda_matches_host(name, make, data):
+    """The Ruiz loop on the GPU (torch vectors there, CUDA's correctly rounded sqrt, its own summation
+    order for the cone means) gives the host's factors to rounding."""
+    from mlopt.ipm.equilibrate import ruiz
+    from mlopt.ipm.problem import validate_problem
+    from mlopt.structured import assemble
+
+    X, y = data()
+    prob = assemble(make().get_objective(X, y))
+    factors = {}
+    for device in ("cpu", "cuda"):
+        d = validate_problem(prob.P, prob.q, prob.A, prob.b, prob.cones, device)
+        scaled, eq = ruiz(d, 10, 1e-4, 1e4, 0.02, device=device)
+        factors[device] = (eq.d, eq.e, eq.c, scaled.b)
+    for host, dev in zip(factors["cpu"], factors["cuda"]):
+        np.testing.assert_allclose(dev, host, rtol=1e-13, atol=0)

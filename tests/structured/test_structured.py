@@ -182,6 +182,25 @@ def test_bad_inputs_raise():
         solve(prob.P, prob.q, prob.A, prob.b, prob.cones, kkt_solver="structured", kkt_structure=bad)
 
 
+@pytest.mark.parametrize("rows,cols,ok", [
+    ((np.array([4, 5]), np.array([[0, 1], [2, 3]])), (np.array([0]), np.array([[1], [2]])), True),
+    ((np.array([4, 4]), np.array([[0, 1], [2, 3]])), (np.array([0]), np.array([[1], [2]])), False),  # row twice, 5 missing
+    ((np.array([4, 6]), np.array([[0, 1], [2, 3]])), (np.array([0]), np.array([[1], [2]])), False),  # out of range
+    ((np.array([4, 5]), np.array([[0, 1], [2, 3]])), (np.array([0]), np.array([[1], [1]])), False),  # column twice
+    ((np.array([4, 5]), np.array([[0, 1], [2, 3]])), (np.array([-1]), np.array([[1], [2]])), False),  # negative
+    ((np.array([4]), np.array([[0, 1], [2, 3]])), (np.array([0]), np.array([[1], [2]])), False),  # too few rows
+])
+def test_structure_partition_check(rows, cols, ok):
+    """SampleStructure.check: the global and sample rows (columns) must be 0..m−1 (0..N−1), each once."""
+    st = SampleStructure(global_cols=cols[0], local_cols=cols[1], sample_rows=rows[1], coupling=np.array([0]),
+                         global_rows=rows[0])
+    if ok:
+        st.check(6, 3)
+    else:
+        with pytest.raises(ValueError, match="partition"):
+            st.check(6, 3)
+
+
 @pytest.mark.parametrize("model", ["logistic", "multinomial", "svm"])
 def test_timings_split_the_solve(model):
     """info["timings"]: every phase is a nonnegative time, the phases fit inside the solve, and the Gram

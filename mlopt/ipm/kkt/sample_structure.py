@@ -41,9 +41,9 @@ class SampleStructure:
         """ValueError unless the rows and columns are each partitioned exactly once."""
         rows = np.concatenate([self.global_rows.ravel(), self.sample_rows.ravel()])
         cols = np.concatenate([self.global_cols.ravel(), self.local_cols.ravel()])
-        if rows.size != m or not np.array_equal(np.sort(rows), np.arange(m)):
+        if not _is_permutation(rows, m):
             raise ValueError("kkt_structure: global_rows and sample_rows must partition the rows of A")
-        if cols.size != n_cols or not np.array_equal(np.sort(cols), np.arange(n_cols)):
+        if not _is_permutation(cols, n_cols):
             raise ValueError("kkt_structure: global_cols and local_cols must partition the columns of A")
         if self.sample_rows.ndim != 2 or self.local_cols.ndim != 2 or \
                 self.sample_rows.shape[0] != self.local_cols.shape[0] or self.sample_rows.shape[0] == 0:
@@ -51,6 +51,15 @@ class SampleStructure:
         c = np.asarray(self.coupling)
         if c.ndim != 1 or c.size == 0 or c.min() < 0 or c.max() >= self.sample_rows.shape[1]:
             raise ValueError("kkt_structure: coupling must list positions 0..r−1 of the coupling rows")
+
+
+def _is_permutation(idx: np.ndarray, size: int) -> bool:
+    """Whether the integers ``idx`` are 0..size−1, each once (O(size): a bincount, no sort)."""
+    if idx.size != size or size == 0:
+        return idx.size == size
+    if not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0 or idx.max() >= size:
+        return False
+    return bool(np.bincount(idx, minlength=size).min() == 1)
 
 
 def gram_matrix(B: torch.Tensor) -> torch.Tensor:
