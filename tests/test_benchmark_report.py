@@ -1,0 +1,59 @@
+"""The benchmark report generator (benchmarks/run_benchmarks.py): targets read off saved cells, a later
+GPU-target measurement added with --add-target, the measurement date kept by --report-only."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def rb():
+    spec = importlib.util.spec_from_file_location("run_benchmarks", ROOT / "benchmarks" / "run_benchmarks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cell(model, data, method, time, **extra):
+    return dict(model=model, data=data, method=method, time=time, cold_time=time, warm_runs=0, iterations=12,
+                objective=1.0, solver_gap=1e-10, certified_gap=1e-10, peak_rss_mb=10.0, status="solved", **extra)
+
+
+def test_device_report_targets_and_added_measurement(rb, tmp_path):
+    timings = dict(assemble=0.4, validate=1.0, equilibrate=0.8, setup=2.1, iterations=1.9, kkt_update=0.7,
+                   kkt_solve=0.8, cones=0.1, gram=0.01)
+    cells = [_cell("logistic", "5000x200", "mlopt-structured", 0.5), _cell("logistic", "5000x200", "clarabel", 20.0),
+             _cell("logistic", "5000x200", "mlopt-structured-cuda", 0.25),
+             _cell("logistic", "1000000x1000", "mlopt-structured-cuda", 13.0, timings=timings)]
+    paths = [dict(bench="lasso_path", method="mlopt-batched-cuda", device="cuda", n=100000, d=500, wall_time_s=0.08)]
+    out = tmp_path / "BENCHMARKS_GPU.md"
+    out.with_suffix(".json").write_text(json.dumps(dict(cells=cells, paths=paths, grid="device", date="2026-01-02",
+                                                        machine="Xeon, 16 cores, GPU NVIDIA H200 (CUDA 13.0)")))
+    later = tmp_path / "target.json"
+    later.write_text("noise\n" + json.dumps(_cell("logistic", "1000000x1000", "mlopt-structured-cuda", 4.5,
+                                                  timings=timings)))
+    with pytest.raises(SystemExit):  # the commit and machine are required
+        rb.main(["--output", str(out), "--add-target", str(later)])
+    assert rb.main(["--output", str(out), "--add-target", str(later), "--target-commit", "abc1234",
+                    "--target-machine", "one H200"]) == 0
+    text = out.read_text()
+    assert "on 2026-01-02" in text  # the cells' measurement date, not today's
+    assert "logistic 5000×200: mlopt 0.500 s vs CVXPY+Clarabel 20.00 s → 40.0× faster (target ≥ 50×: not met" in text
+    assert "on the GPU (mlopt-structured-cuda): 0.250 s → 80.0× faster" in text
+    assert "lasso path, 100 alphas, 100000×500 on cuda: 0.08 s (GPU target < 10 s: met)" in text
+    assert "13.00 s end to end" in text and "(target < 5 s: not met)" in text
+    assert "at commit abc1234 (a separate call: one H200): 4.50 s end to end" in text and "(target < 5 s: met)" in text
+    assert "problem assembly 0.400 s, checks and upload of the data 1.000 s" in text and "approximate" in text
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved["date"] == "2026-01-02" and saved["targets"][0]["commit"] == "abc1234"
+
+    # a CPU report beside it points to the GPU report's latest numbers
+    cpu = tmp_path / "BENCHMARKS.md"
+    cpu.with_suffix(".json").write_text(json.dumps(dict(cells=cells[:2], paths=[], grid="full", date="2026-01-01",
+                                                        machine="EPYC, 2 cores")))
+    assert rb.main(["--output", str(cpu), "--report-only"]) == 0
+    assert ("not measured here (no GPU on this machine); on a GPU machine (`BENCHMARKS_GPU.md`, NVIDIA H200 (CUDA "
+            "13.0)): lasso path 0.08 s (met), logistic 10⁶×1000 4.50 s (met).") in cpu.read_text()
