@@ -60,12 +60,8 @@ def upload_dense(X: np.ndarray, device) -> torch.Tensor:
         stream.synchronize()
 
     torch.cuda.current_stream(dev).synchronize()  # `out` is allocated before the side streams write it
-    try:
-        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-            list(pool.map(copy_band, range(UPLOAD_THREADS)))
-    except RuntimeError as exc:  # a speed-up only: the one-thread copy gives the same tensor
-        warnings.warn(f"upload_dense: the parallel copy failed ({exc}); copying X with one thread", RuntimeWarning)
-        out.copy_(src)
+    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        list(pool.map(copy_band, range(UPLOAD_THREADS)))
     return out
 
 
