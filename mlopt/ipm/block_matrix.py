@@ -12,7 +12,6 @@ multinomial loss).  Products cost one GEMV with X per term; equilibration only u
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import List, Sequence, Tuple
 
@@ -20,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["BlockMatrix", "DataTerm", "device_row_blocks", "setup_on_device", "upload_dense"]
+__all__ = ["BlockMatrix", "DataTerm", "device_row_blocks", "setup_on_device"]
 
 #: device passes over X go by blocks of rows of at most this many entries (bounded temporaries)
 DEVICE_BLOCK_ENTRIES = 1 << 25
@@ -29,40 +28,6 @@ DEVICE_BLOCK_ENTRIES = 1 << 25
 #: run the device setup paths (equilibration passes, the structured backend's A_c) on CPU too — off:
 #: the host paths are faster there; the tests switch it on to check the device code without a GPU
 DEVICE_PATHS_ON_CPU = False
-
-
-#: a dense X of at least this many bytes goes to a GPU by UPLOAD_THREADS host threads at once, each copying
-#: a band of rows on its own CUDA stream: a copy from pageable memory is staged by the calling thread
-#: (one thread measured 8.3 GB/s for an 8 GB X on an H200 machine)
-PARALLEL_UPLOAD_BYTES = 1 << 28
-UPLOAD_THREADS = 4
-
-
-def upload_dense(X: np.ndarray, device) -> torch.Tensor:
-    """A float64 torch copy of the dense array X on ``device`` (zero-copy on CPU when X is float64); a
-    large C-contiguous float64 X goes to a GPU in :data:`UPLOAD_THREADS` row bands copied concurrently."""
-    dev = torch.device(device)
-    with warnings.catch_warnings():  # a read-only X (e.g. memory-mapped) is shared too: it is never written
-        warnings.simplefilter("ignore", UserWarning)
-        if dev.type != "cuda" or X.nbytes < PARALLEL_UPLOAD_BYTES or X.dtype != np.float64 \
-                or not X.flags.c_contiguous or X.shape[0] < UPLOAD_THREADS:
-            return torch.as_tensor(X, dtype=torch.float64, device=dev)
-        src = torch.from_numpy(X)
-    out = torch.empty(X.shape, dtype=torch.float64, device=dev)
-    bounds = np.linspace(0, X.shape[0], UPLOAD_THREADS + 1).astype(np.int64)
-    inference = torch.is_inference_mode_enabled()  # thread-local: the workers write `out` in the same mode
-
-    def copy_band(k: int) -> None:
-        i, j = int(bounds[k]), int(bounds[k + 1])
-        stream = torch.cuda.Stream(device=dev)
-        with torch.inference_mode(inference), torch.cuda.device(dev), torch.cuda.stream(stream):
-            out[i:j].copy_(src[i:j])
-        stream.synchronize()
-
-    torch.cuda.current_stream(dev).synchronize()  # `out` is allocated before the side streams write it
-    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-        list(pool.map(copy_band, range(UPLOAD_THREADS)))
-    return out
 
 
 def setup_on_device(device) -> bool:
@@ -177,7 +142,9 @@ class BlockMatrix:
         dev = torch.device(device)
         key = str(dev)
         if key not in self._device_X:
-            self._device_X[key] = upload_dense(self.X, dev)
+            with warnings.catch_warnings():  # a read-only X (e.g. memory-mapped) is shared too: it is never written
+                warnings.simplefilter("ignore", UserWarning)
+                self._device_X[key] = torch.as_tensor(self.X, dtype=torch.float64, device=dev)
         return self._device_X[key]
 
     def term_block(self, t: DataTerm):

@@ -11,8 +11,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import mlopt.ipm.block_matrix as block_matrix
-
 from mlopt.estimators import LinearSVC, LogisticRegression
 from mlopt.ipm import BlockMatrix, DataTerm, NonnegativeCone, solve
 from mlopt.ipm.equilibrate import ruiz
@@ -202,21 +200,3 @@ def test_ruiz_keeps_each_cone_uniform(layout):
     for blk in socs + exps:
         np.testing.assert_allclose(eq.e[blk], eq.e[blk][0], rtol=1e-15)
     assert len(set(np.round(eq.e[:10], 12))) > 2  # the scalings are not trivially all equal
-
-
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("inference", [False, True])
-def test_upload_dense_in_bands(device, inference, monkeypatch):
-    """A dense X copied to the device in concurrent row bands (forced here on a small X) equals X; on CPU
-    the copy is zero-copy for float64 and converts other dtypes."""
-    monkeypatch.setattr(block_matrix, "PARALLEL_UPLOAD_BYTES", 0)
-    X = np.random.default_rng(3).standard_normal((37, 5))
-    with torch.inference_mode(inference):
-        Xd = block_matrix.upload_dense(X, device)
-        assert Xd.dtype == torch.float64 and Xd.device.type == device
-        np.testing.assert_array_equal(Xd.cpu().numpy(), X)
-        if device == "cpu":
-            assert np.shares_memory(Xd.numpy(), X)
-        Xd.mul_(1.0)  # writable in the caller's mode
-    np.testing.assert_array_equal(block_matrix.upload_dense(X.astype(np.float32), device).cpu().numpy(),
-                                  X.astype(np.float32).astype(np.float64))
