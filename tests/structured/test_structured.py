@@ -241,3 +241,79 @@ def test_timings_count_the_initial_factorization(monkeypatch):
     coef, b, info = fit_objective(LinearSVC(C=1.0).get_objective(_std(X)[:100, :5], y[:100]), max_iter=1)
     assert info["status"] == "max_iterations" and len(calls) == 2  # the start and one step
     assert 0.05 <= info["timings"]["kkt_update"] <= info["timings"]["iterations"]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_static_entries_regular_and_general_forms_agree(seed):
+    """StaticEntries: the same entries given sample by sample (kept regular: k positions, (k, n) values)
+    and shuffled (kept as per-entry arrays) give the same pattern, the same scattered block storage and
+    the same exact-pivot test."""
+    from mlopt.ipm.kkt.sample_structure import StaticEntries
+
+    rng = np.random.default_rng(seed)
+    n, nb, k = 9, 6, 5
+    a0, b0 = rng.choice(nb, k), rng.choice(nb, k)
+    key = np.unique(a0 * nb + b0)  # distinct positions
+    a0, b0 = key // nb, key % nb
+    k = a0.size
+    samples = np.repeat(np.arange(n), k)
+    a, b = np.tile(a0, n), np.tile(b0, n)
+    v = rng.uniform(0.5, 2.0, n * k)
+    perm = rng.permutation(n * k)
+    posmap = rng.permutation(nb)
+    forms = []
+    for order in (np.arange(n * k), perm):
+        st = StaticEntries(n, nb)
+        st.add(samples[order], a[order], b[order], v[order], posmap=posmap, mirror=True)
+        forms.append(st)
+    regular, general = forms
+    assert regular.regular and not general.regular
+    np.testing.assert_array_equal(regular.pattern(), general.pattern())
+    row_of = np.arange(nb * nb).reshape(nb, nb)
+    for select in (None, lambda x, y: x >= y):
+        outs = [np.zeros((nb * nb, n)) for _ in forms]
+        for st, out in zip(forms, outs):
+            st.scatter(out, row_of, select=select)
+        np.testing.assert_array_equal(outs[0], outs[1])
+        assert np.count_nonzero(outs[0]) > 0
+    hit = lambda x, y: x >= 0  # noqa: E731 - every entry counts: is every column of [0, nb) reached?
+    assert regular.covers(hit, 0, nb) == general.covers(hit, 0, nb)
+    cols = np.unique(np.concatenate([posmap[a0], posmap[b0]]))
+    assert regular.covers(hit, int(cols[0]), int(cols[0]) + 1)
+    # a sample missing one entry: no longer regular, and the test sees the gap
+    drop = np.arange(n * k) != 3
+    st = StaticEntries(n, nb)
+    st.add(samples[drop], a[drop], b[drop], v[drop])
+    assert not st.regular and not st.covers(lambda x, y: (x == a[3]) & (y == b[3]), int(b[3]), int(b[3]) + 1)
+
+
+@pytest.mark.parametrize("by_key", [True, False])
+def test_slots_of_regular_samples_match_grouping(by_key, monkeypatch):
+    """The cone slots of a sample-by-sample layout (fast path: slot q is every per-th cone) are the
+    groups of cones with equal block positions, in the order of the general grouping (by key, or
+    lexicographic when the keys would be too many); a shuffled layout takes the general path."""
+    import mlopt.ipm.kkt.structured as structured
+
+    if not by_key:
+        monkeypatch.setattr(structured, "_SLOT_KEYS", 1)
+    solver = object.__new__(structured.StructuredKKTSolver)
+    solver.nb, solver.ns, solver.dev = 7, 5, torch.device("cpu")
+    per, d = 3, 2
+    first = np.array([[4, 5], [1, 2], [6, 0]])  # a sample's cones: their block positions
+    cones = np.arange(solver.ns * per)
+    owner = np.repeat(np.arange(solver.ns), per)
+    positions = np.tile(first, (solver.ns, 1))
+    perm = np.random.default_rng(0).permutation(cones.size)
+    for c_in, o_in, p_in in ((cones, owner, positions), (cones[perm], owner[perm], positions[perm])):
+        slots = solver._slots(c_in, o_in, p_in)
+        got = []
+        for c, samples, pos in slots:
+            c = np.arange(cones.size)[c] if isinstance(c, slice) else c.numpy()
+            s = np.arange(solver.ns) if samples is None else samples.numpy()
+            got.append((tuple(pos), sorted(zip(s.tolist(), c.tolist()))))
+        keys = [tuple(p) for p in first]
+        order = sorted(keys, key=lambda p: (p[0] + 7 * p[1]) if by_key else p)
+        want = [(p, sorted((int(o), int(c)) for c, o, q in zip(cones, owner, positions) if tuple(q) == p))
+                for p in order]
+        assert [(tuple(int(x) for x in p), m) for p, m in got] == want
+    assert isinstance(solver._slots(cones, owner, positions)[0][0], slice)  # regular: strided slices

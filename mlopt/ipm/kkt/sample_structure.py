@@ -7,14 +7,15 @@ split sparse data into per-sample entries in O(nnz).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from scipy.linalg.blas import dsyrk as _dsyrk
 
-__all__ = ["CouplingMatrix", "SampleStructure", "canonical", "gram_matrix", "lookup", "weighted_gram"]
+__all__ = ["CouplingMatrix", "SampleStructure", "StaticEntries", "canonical", "gram_matrix", "lookup",
+           "weighted_gram"]
 
 #: a sparse coupling block stays sparse (CPU) below this density
 SPARSE_COUPLING_DENSITY = 0.1
@@ -60,6 +61,93 @@ def _is_permutation(idx: np.ndarray, size: int) -> bool:
     if not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0 or idx.max() >= size:
         return False
     return bool(np.bincount(idx, minlength=size).min() == 1)
+
+
+@dataclass
+class _StaticPart:
+    """One group of static block entries: ``samples`` None — *regular*: every sample holds the k entries
+    at block rows a (k,), columns b (k,), values v (k, n); else (sample, a, b, v) arrays, one per entry."""
+
+    a: np.ndarray
+    b: np.ndarray
+    v: np.ndarray
+    samples: Optional[np.ndarray]
+
+
+class StaticEntries:
+    """The static entries (B, Bᵀ, P_LL) of the per-sample KKT blocks, in block positions, as parts.
+
+    A part whose entries come sample by sample, each sample with the same k block positions in the same
+    order (what :func:`mlopt.structured.assemble` builds), is kept *regular*: k positions and a (k, n)
+    value array, so the patterns, the exact-pivot test and the scatter into the (rows, n) block storage
+    cost O(k) index work and row copies instead of O(k·n) gathers and scatters.  Any other part keeps
+    its (sample, row, column, value) arrays.  Both forms give the same arrays, bit for bit."""
+
+    def __init__(self, n: int, nb: int) -> None:
+        self.n, self.nb = n, nb
+        self.parts: List[_StaticPart] = []
+
+    def add(self, samples: np.ndarray, a: np.ndarray, b: np.ndarray, v: np.ndarray,
+            posmap: Optional[np.ndarray] = None, mirror: bool = False) -> None:
+        """Entries (sample, a, b, v) at ``posmap[a]``, ``posmap[b]`` when given; ``mirror``: then the
+        entries (sample, b, a, v) too, as a second part (the other triangle of a symmetric block)."""
+        n, size = self.n, samples.size
+        k = size // n if n else 0
+        regular = size == k * n and k > 0
+        if regular:
+            S2, A2, B2 = samples.reshape(n, k), a.reshape(n, k), b.reshape(n, k)
+            regular = bool((S2 == np.arange(n)[:, None]).all() and (A2 == A2[0]).all() and (B2 == B2[0]).all())
+        if regular:
+            a, b, v, samples = a[:k], b[:k], np.ascontiguousarray(v.reshape(n, k).T), None  # rows: one copy each
+        if posmap is not None:
+            a, b = posmap[a], posmap[b]
+        self.parts.append(_StaticPart(a, b, v, samples))
+        if mirror:
+            self.parts.append(_StaticPart(b, a, v, samples))
+
+    def head(self, count: int) -> "StaticEntries":
+        """The entries of the first ``count`` parts."""
+        out = StaticEntries(self.n, self.nb)
+        out.parts = self.parts[:count]
+        return out
+
+    @property
+    def regular(self) -> bool:
+        return all(p.samples is None for p in self.parts)
+
+    def pattern(self) -> np.ndarray:
+        """(nb, nb) bool: the positions where some sample's static block has an entry."""
+        nb = self.nb
+        keys = [p.a * nb + p.b for p in self.parts]
+        hits = np.bincount(np.concatenate(keys), minlength=nb * nb) if keys else np.zeros(nb * nb)
+        return (hits > 0).reshape(nb, nb)
+
+    def scatter(self, out: np.ndarray, row_of: np.ndarray,
+                select: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None) -> None:
+        """out[row_of[a, b], sample] = v for every entry (``select(a, b)``: a mask of the entries to use)."""
+        for p in self.parts:
+            keep = slice(None) if select is None else select(p.a, p.b)
+            rows = row_of[p.a[keep], p.b[keep]]
+            if p.samples is None:
+                out[rows] = p.v[keep]
+            else:
+                out[rows, p.samples[keep]] = p.v[keep]
+
+    def covers(self, hit: Callable[[np.ndarray, np.ndarray], np.ndarray], lo: int, hi: int) -> bool:
+        """Whether every sample has an entry (a, b) with ``hit(a, b)`` at each column lo ≤ b < hi."""
+        reach_all = np.zeros(hi - lo, dtype=bool)  # from regular parts: the same positions in every sample
+        reach = None
+        for p in self.parts:
+            h = hit(p.a, p.b) & (p.b >= lo) & (p.b < hi)
+            if p.samples is None:
+                reach_all[p.b[h] - lo] = True
+            else:
+                if reach is None:
+                    reach = np.zeros((self.n, hi - lo), dtype=bool)
+                reach[p.samples[h], p.b[h] - lo] = True
+        if reach is None:
+            return bool(reach_all.all())
+        return bool((reach | reach_all).all())
 
 
 def gram_matrix(B: torch.Tensor) -> torch.Tensor:
