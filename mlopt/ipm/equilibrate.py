@@ -142,7 +142,7 @@ class _DeviceInfNorms:
 
 class _BlockInfNorms:
     """∞-norms of diag(left)·|A|·diag(right) for a :class:`BlockMatrix` A, in the vectors of ``ops``
-    (numpy on the host, torch on the device: :func:`_loop_ops`): the sparse part S by
+    (numpy on the host, torch on the device: :class:`_HostOps`, :class:`_DeviceOps`): the sparse part S by
     :class:`_ScaledInfNorms` on the host or :class:`_DeviceInfNorms` on the device; each data term
     diag(ρ)Xdiag(κ) from X directly.  Dense X on the host: |X| once, then one broadcast multiply and
     a max per pass into a preallocated buffer (multithreaded torch ops on tensors that share numpy's

@@ -93,8 +93,8 @@ class StaticEntries:
         entries (sample, b, a, v) too, as a second part (the other triangle of a symmetric block)."""
         n, size = self.n, samples.size
         k = size // n if n else 0
-        regular = size == k * n and k > 0
-        if regular:
+        regular = size == k * n  # (an empty part is regular: k = 0)
+        if regular and k:
             S2, A2, B2 = samples.reshape(n, k), a.reshape(n, k), b.reshape(n, k)
             regular = bool((S2 == np.arange(n)[:, None]).all() and (A2 == A2[0]).all() and (B2 == B2[0]).all())
         if regular:
