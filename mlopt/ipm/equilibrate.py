@@ -151,8 +151,10 @@ class _BlockInfNorms:
     temporary is allocated; sparse X (host only): O(nnz)."""
 
     def __init__(self, A: BlockMatrix, ops) -> None:
-        rest = A.rest.copy()
-        rest.sum_duplicates()
+        rest = A.rest  # read only; a copy only when it has duplicate or unsorted entries
+        if not rest.has_canonical_format:
+            rest = rest.copy()
+            rest.sum_duplicates()
         self.ops = ops
         on_device = ops.device is not None
         self.rest = _DeviceInfNorms(rest, ops.device) if on_device else _ScaledInfNorms(rest)
