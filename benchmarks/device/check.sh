@@ -9,20 +9,7 @@
 # into benchmarks/.  Without a GPU it still runs (CUDA rows read "pending"): a dry run of the script.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT="${OUT:-/tmp/mlopt_device_out}"
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
-PY="${PYTHON:-python3}"
-if compgen -G ".whl/*.whl" > /dev/null; then
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    || { echo "wheel install failed"; exit 1; }
-  export PYTHONPATH="/tmp/site:${PYTHONPATH:-}"
-fi
-export PYTHONPATH="$PWD:${PYTHONPATH:-}"
-{ nvidia-smi -L 2>&1 || echo "no nvidia-smi"
-  $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } > "$OUT/machine.txt"
-timeout 150 $PY -m pytest -q -m cuda -p no:cacheprovider tests > "$OUT/cuda_tests.log" 2>&1
-echo "cuda tests: rc $? ($(tail -n 1 "$OUT/cuda_tests.log"))" >> "$OUT/machine.txt"
+source benchmarks/device/setup_env.sh 150
 timeout 400 $PY benchmarks/run_benchmarks.py --device-grid --models "${MODELS:-ridge,lasso,svm,logistic}" \
   --timeout 150 --path-timeout 150 \
   --output "$OUT/BENCHMARKS_GPU.md" > "$OUT/bench.log" 2>&1

@@ -7,27 +7,17 @@
 # torch.profiler tables) into $OUT/profile.txt.  SIZE=NxD changes the size (a dry run on a small one).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT="${OUT:-/tmp/mlopt_device_out}"
 SIZE="${SIZE:-1000000x1000}"
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
-PY="${PYTHON:-python3}"
-if compgen -G ".whl/*.whl" > /dev/null; then
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    || { echo "wheel install failed"; exit 1; }
-  export PYTHONPATH="/tmp/site:${PYTHONPATH:-}"
-fi
-export PYTHONPATH="$PWD:${PYTHONPATH:-}"
-{ nvidia-smi -L 2>&1 || echo "no nvidia-smi"
-  $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } > "$OUT/machine.txt"
-timeout 90 $PY -m pytest -q -m cuda -p no:cacheprovider tests > "$OUT/cuda_tests.log" 2>&1
-echo "cuda tests: rc $? ($(tail -n 1 "$OUT/cuda_tests.log"))" >> "$OUT/machine.txt"
+source benchmarks/device/setup_env.sh 90
 cat "$OUT/machine.txt"
 timeout 100 $PY benchmarks/bench_one.py logistic "$SIZE" mlopt-structured-cuda > "$OUT/target.json"
 echo "target cell: rc $?"
 $PY - "$OUT/target.json" <<'PY'
 import json, sys
-cell = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+lines = [ln for ln in open(sys.argv[1]).read().splitlines() if ln.startswith("{")]
+if not lines:
+    sys.exit("no target cell (see the error above)")
+cell = json.loads(lines[-1])
 print({k: cell[k] for k in ("time", "iterations", "status", "solver_gap", "certified_gap", "peak_rss_mb")})
 print({k: round(v, 3) for k, v in (cell.get("timings") or {}).items()})
 PY
