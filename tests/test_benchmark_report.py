@@ -49,11 +49,13 @@ def test_device_report_targets_and_added_measurement(rb, tmp_path):
     assert "problem assembly 0.400 s, checks and upload of the data 1.000 s" in text and "approximate" in text
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved["date"] == "2026-01-02" and saved["targets"][0]["commit"] == "abc1234"
+    assert saved["commit"] == "unknown" and "Code: commit unknown." in text  # the cells' commit was not saved
 
     # a CPU report beside it points to the GPU report's latest numbers
     cpu = tmp_path / "BENCHMARKS.md"
     cpu.with_suffix(".json").write_text(json.dumps(dict(cells=cells[:2], paths=[], grid="full", date="2026-01-01",
-                                                        machine="EPYC, 2 cores")))
+                                                        machine="EPYC, 2 cores", commit="fedcba9")))
     assert rb.main(["--output", str(cpu), "--report-only"]) == 0
+    assert "Machine: EPYC, 2 cores.  Code: commit fedcba9." in cpu.read_text()
     assert ("not measured here (no GPU on this machine); on a GPU machine (`BENCHMARKS_GPU.md`, NVIDIA H200 (CUDA "
             "13.0)): lasso path 0.08 s (met), logistic 10⁶×1000 4.50 s (met).") in cpu.read_text()
