@@ -86,6 +86,7 @@ class StaticEntries:
     def __init__(self, n: int, nb: int) -> None:
         self.n, self.nb = n, nb
         self.parts: List[_StaticPart] = []
+        self._pattern: Optional[np.ndarray] = None  # (the backend reads it twice: block storage, then the plan)
 
     def add(self, samples: np.ndarray, a: np.ndarray, b: np.ndarray, v: np.ndarray,
             posmap: Optional[np.ndarray] = None, mirror: bool = False) -> None:
@@ -104,6 +105,7 @@ class StaticEntries:
         self.parts.append(_StaticPart(a, b, v, samples))
         if mirror:
             self.parts.append(_StaticPart(b, a, v, samples))
+        self._pattern = None
 
     def head(self, count: int) -> "StaticEntries":
         """The entries of the first ``count`` parts."""
@@ -116,11 +118,14 @@ class StaticEntries:
         return all(p.samples is None for p in self.parts)
 
     def pattern(self) -> np.ndarray:
-        """(nb, nb) bool: the positions where some sample's static block has an entry."""
-        nb = self.nb
-        keys = [p.a * nb + p.b for p in self.parts]
-        hits = np.bincount(np.concatenate(keys), minlength=nb * nb) if keys else np.zeros(nb * nb)
-        return (hits > 0).reshape(nb, nb)
+        """(nb, nb) bool: the positions where some sample's static block has an entry (read only)."""
+        if self._pattern is None:
+            nb = self.nb
+            keys = [p.a * nb + p.b for p in self.parts]
+            hits = np.bincount(np.concatenate(keys), minlength=nb * nb) if keys else np.zeros(nb * nb)
+            self._pattern = (hits > 0).reshape(nb, nb)
+            self._pattern.flags.writeable = False
+        return self._pattern
 
     def scatter(self, out: np.ndarray, row_of: np.ndarray,
                 select: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None) -> None:
