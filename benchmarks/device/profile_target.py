@@ -2,34 +2,26 @@
 
 Run on a GPU machine (``python benchmarks/device/profile_target.py --n 1000000 --d 1000``); it prints
 
-1. (``--copies``) the host→device copy of the n×d float64 X by three routes: ``torch.as_tensor(X, device=...)``
+1. the host→device copy of the n×d float64 X by three routes: ``torch.as_tensor(X, device=...)``
    (pageable memory: what :meth:`mlopt.ipm.block_matrix.BlockMatrix.device_X` does), one pinned
    copy of X then one transfer, and row chunks through two pinned staging buffers (the host copy of
    one chunk overlapping the transfer of the other);
 2. one fit's seconds by phase (``fit_objective``'s ``info``: assembly, checks and upload, equilibration,
-   KKT setup, iterations), then another with X copied only when the solver first needs it (not
-   while the program is assembled);
-3. torch.profiler's tables for a third fit: the operators by total device time and by host time;
-4. cProfile's tables for a fourth fit (host seconds by Python function, by own and by cumulative time:
-   where the host-side setup goes; device work shows up at the calls that wait for it).
+   KKT setup, iterations);
+3. torch.profiler's tables for a second fit: the operators by total device time and by host time.
 
 Without a GPU it runs the fit on the CPU and skips the copies (a dry run of the script).
 """
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
-import pstats
 import time
-from unittest import mock
 
 import numpy as np
 import torch
 
 import mlopt
 from mlopt.datasets import make_classification
-from mlopt.structured import fit as structured_fit
 from mlopt.structured import fit_objective
 
 PHASES = ("validate", "equilibrate", "setup", "iterations", "kkt_update", "kkt_solve", "cones", "gram")
@@ -73,14 +65,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--d", type=int, default=1000)
     parser.add_argument("--rows", type=int, default=20, help="rows per profiler table (default 20)")
-    parser.add_argument("--copies", action="store_true", help="also time three host→device copy routes for X")
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     t = time.perf_counter()
     X, y, _ = make_classification(args.n, args.d, flip=0.1, random_state=0)
     print(f"data {args.n}x{args.d} generated in {time.perf_counter() - t:.1f} s; device {device}", flush=True)
     objective = mlopt.LogisticRegression(C=1.0).get_objective(X, y)
-    if device == "cuda" and args.copies:
+    if device == "cuda":
         torch.zeros(1, device="cuda")
         gb = X.nbytes / 1e9
         routes = [("as_tensor (pageable)", lambda: torch.as_tensor(X, device="cuda")),
@@ -92,14 +83,11 @@ def main() -> None:
             del Xd
             torch.cuda.empty_cache()
             print(f"copy of X ({gb:.1f} GB) by {name}: {sec:.2f} s ({gb / sec:.1f} GB/s)", flush=True)
-    for label, early in (("fit", True), ("fit without the early upload", False)):
-        with mock.patch.object(structured_fit, "start_upload", structured_fit.start_upload if early else
-                               (lambda X, device: None)):
-            (coef, b, info), sec = _timed(lambda: fit_objective(objective, device=device), device)
-        tm = info.get("timings", {})
-        print(f"{label}: {sec:.2f} s, status {info['status']}, {info['iterations']} iterations, "
-              f"gap {info['gap']:.1e}; assembly {info['setup_time']:.2f} s; "
-              + ", ".join(f"{k} {tm[k]:.2f} s" for k in PHASES if k in tm), flush=True)
+    (coef, b, info), sec = _timed(lambda: fit_objective(objective, device=device), device)
+    tm = info.get("timings", {})
+    print(f"fit: {sec:.2f} s, status {info['status']}, {info['iterations']} iterations, gap {info['gap']:.1e}; "
+          f"assembly {info['setup_time']:.2f} s; " + ", ".join(f"{k} {tm[k]:.2f} s" for k in PHASES if k in tm),
+          flush=True)
     activities = [torch.profiler.ProfilerActivity.CPU]
     if device == "cuda":
         activities.append(torch.profiler.ProfilerActivity.CUDA)
@@ -115,15 +103,6 @@ def main() -> None:
             except (AttributeError, KeyError, ValueError):
                 continue
     print(table.table(sort_by="self_cpu_time_total", row_limit=args.rows), flush=True)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    fit_objective(objective, device=device)
-    _sync(device)
-    profiler.disable()
-    for key, rows in (("tottime", 2 * args.rows), ("cumulative", 3 * args.rows)):
-        text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats(key).print_stats(rows)
-        print(text.getvalue(), flush=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ multinomial loss).  Products cost one GEMV with X per term; equilibration only u
 """
 from __future__ import annotations
 
-import threading
 import warnings
 from dataclasses import dataclass, replace
 from typing import List, Sequence, Tuple
@@ -20,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["BlockMatrix", "DataTerm", "DeviceUpload", "device_row_blocks", "setup_on_device", "start_upload"]
+__all__ = ["BlockMatrix", "DataTerm", "device_row_blocks", "setup_on_device"]
 
 #: device passes over X go by blocks of rows of at most this many entries (bounded temporaries)
 DEVICE_BLOCK_ENTRIES = 1 << 25
@@ -41,47 +40,6 @@ def device_row_blocks(n: int, d: int):
     """(i, j) ranges of row blocks of an n×d matrix, each at most :data:`DEVICE_BLOCK_ENTRIES` entries."""
     step = max(1, DEVICE_BLOCK_ENTRIES // max(1, d))
     return [(i, min(i + step, n)) for i in range(0, n, step)]
-
-
-class DeviceUpload:
-    """The copy of a dense float64 array to a device, made by a background thread (torch releases the
-    GIL while it copies), so that host work (assembling the conic program) overlaps the transfer;
-    :meth:`result` waits for it and re-raises its error, if any.  ``source`` is the host array."""
-
-    def __init__(self, X: np.ndarray, device) -> None:
-        self.source = X
-        self.device = torch.device(device)
-        with warnings.catch_warnings():  # a read-only X (e.g. memory-mapped) is only read
-            warnings.simplefilter("ignore", UserWarning)
-            host = torch.from_numpy(X)
-        self._out, self._error = None, None
-        self._thread = threading.Thread(target=self._copy, args=(host,), name="mlopt-upload", daemon=True)
-        self._thread.start()
-
-    def _copy(self, host: torch.Tensor) -> None:
-        try:
-            self._out = host.to(self.device)
-        except BaseException as exc:  # noqa: BLE001 — handed to the thread that asks for the result
-            self._error = exc
-
-    def result(self) -> torch.Tensor:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._out
-
-
-def start_upload(X, device):
-    """A :class:`DeviceUpload` of X when it is a dense float64 ndarray and ``device`` is not the CPU
-    (where :meth:`BlockMatrix.device_X` shares X's memory); else None (also for a device string that
-    does not parse: the solver's own checks report it)."""
-    try:
-        dev = torch.device(device)
-    except (TypeError, RuntimeError, ValueError):
-        return None
-    if dev.type == "cpu" or not isinstance(X, np.ndarray) or X.dtype != np.float64 or X.ndim != 2:
-        return None
-    return DeviceUpload(X, dev)
 
 
 @dataclass(frozen=True)
@@ -126,8 +84,7 @@ class BlockMatrix:
         if self.X.ndim != 2:
             raise ValueError(f"BlockMatrix: X must be 2-dimensional, got shape {self.X.shape}")
         self.terms: List[DataTerm] = [_checked_term(t) for t in terms]
-        # device → X as a torch tensor, or a DeviceUpload still under way (shared with the copies from scaled())
-        self._device_X: dict = {}
+        self._device_X: dict = {}  # device → X as a torch tensor (shared with the copies from scaled())
         m, N = self.rest.shape
         n, d = self.X.shape
         for t in self.terms:
@@ -188,16 +145,7 @@ class BlockMatrix:
             with warnings.catch_warnings():  # a read-only X (e.g. memory-mapped) is shared too: it is never written
                 warnings.simplefilter("ignore", UserWarning)
                 self._device_X[key] = torch.as_tensor(self.X, dtype=torch.float64, device=dev)
-        elif isinstance(self._device_X[key], DeviceUpload):
-            self._device_X[key] = self._device_X[key].result()
         return self._device_X[key]
-
-    def use_upload(self, upload) -> None:
-        """Take a :class:`DeviceUpload` (started before this matrix existed, e.g. by
-        :func:`~mlopt.structured.fit_objective` before assembly) as the device copy of X, if it copies
-        this very X array and no copy for its device exists yet; ``None`` is ignored."""
-        if upload is not None and upload.source is self.X:
-            self._device_X.setdefault(str(upload.device), upload)
 
     def term_block(self, t: DataTerm):
         """diag(ρ) X diag(κ) of one term (dense ndarray, or CSR for sparse X)."""

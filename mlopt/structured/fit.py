@@ -11,7 +11,6 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from mlopt.ipm import IPMSettings, solve
-from mlopt.ipm.block_matrix import start_upload
 from mlopt.ipm.solver import torch_compute
 from mlopt.ipm.kkt import DenseColumns
 from mlopt.objective import Objective
@@ -84,9 +83,7 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     if form == "gram":
         return _fit_gram(objective, device, ipm_settings)
     t0 = time.perf_counter()
-    upload = start_upload(objective.X, device)  # X moves to the device while the program is assembled
     problem = assemble(objective)
-    problem.A.use_upload(upload)
     setup = time.perf_counter() - t0
     ipm_settings.setdefault("kkt_solver", "structured_wide" if _wide(problem) else "structured")
     if ipm_settings["kkt_solver"] in ("structured", "structured_wide"):

@@ -87,57 +87,6 @@ def test_device_X_is_one_shared_copy():
         BlockMatrix(sp.csc_matrix((4, 3)), sp.csr_matrix(X), [term]).device_X("cpu")
 
 
-def test_upload_started_before_assembly_becomes_the_device_copy():
-    """A DeviceUpload of the very X array is the matrix's device copy (shared by scaled copies); an
-    upload of another array is ignored; a failed upload re-raises its error where X is needed."""
-    from mlopt.ipm.block_matrix import DeviceUpload, start_upload
-
-    X = np.arange(12.0).reshape(4, 3)
-    term = DataTerm(rows=np.arange(4), cols=np.arange(3), row_scale=np.ones(4), col_scale=np.ones(3))
-    A = BlockMatrix(sp.csc_matrix((4, 3)), X, [term])
-    upload = DeviceUpload(X, "cpu")
-    A.use_upload(upload)
-    A.use_upload(None)
-    assert A.scaled(np.ones(4), np.ones(3)).device_X("cpu") is upload.result()
-    assert A.device_X("cpu") is upload.result()
-    B = BlockMatrix(sp.csc_matrix((4, 3)), X.copy(), [term])
-    B.use_upload(DeviceUpload(X, "cpu"))  # another array: not taken
-    assert np.shares_memory(B.device_X("cpu").numpy(), B.X)
-    C = BlockMatrix(sp.csc_matrix((4, 3)), X, [term])
-    failed = DeviceUpload(X, "cpu")
-    failed._thread.join()
-    failed._error = RuntimeError("copy failed")
-    C.use_upload(failed)
-    with pytest.raises(RuntimeError, match="copy failed"):
-        C.device_X("cpu")
-    # started only for a dense float64 X and a device other than the CPU
-    for args in ((X, "cpu"), (X.astype(np.float32), "cuda"), (sp.csr_matrix(X), "cuda"), (X, "no-such-device")):
-        assert start_upload(*args) is None
-
-
-@pytest.mark.cuda
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_fit_on_cuda_uses_the_upload_started_before_assembly(monkeypatch):
-    """fit_objective on CUDA starts copying X before assembly; the solve uses that copy and agrees
-    with the CPU solve."""
-    from mlopt.ipm.block_matrix import DeviceUpload
-
-    uploads = []
-    original = DeviceUpload.result
-
-    def counted(self):
-        uploads.append(self)
-        return original(self)
-
-    monkeypatch.setattr(DeviceUpload, "result", counted)
-    X, y = _cancer()
-    obj = LogisticRegression(C=1.0).get_objective(X, y)
-    coef, b, info = fit_objective(obj, device="cuda")
-    coef_cpu, b_cpu, _ = fit_objective(obj)
-    assert info["status"] == "solved" and uploads and uploads[0].source is obj.X
-    np.testing.assert_allclose(coef, coef_cpu, rtol=0, atol=1e-6)
-
-
 @pytest.mark.parametrize("on_device", [False, True])
 def test_finiteness_and_nonzero_columns_host_and_device(on_device, monkeypatch):
     monkeypatch.setattr(block_matrix, "DEVICE_PATHS_ON_CPU", on_device)
