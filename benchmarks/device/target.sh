@@ -4,7 +4,9 @@
 #   then:         device run, command "bash benchmarks/device/target.sh", carry [".whl"], timeout_s 300
 # CUDA tests, then the target cell (logistic 10⁶×1000, mlopt-structured-cuda, as run_benchmarks.py runs
 # it) into $OUT/target.json, then benchmarks/device/profile_target.py (copy routes for X, phase times,
-# torch.profiler tables) into $OUT/profile.txt.  SIZE=NxD changes the size (a dry run on a small one).
+# torch.profiler and cProfile tables, the setup's steps timed between device synchronizations) into
+# $OUT/profile.txt; with KERNELS=1 also benchmarks/device/kernels.py into $OUT/kernels.txt.  SIZE=NxD
+# changes the size (a dry run on a small one).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 SIZE="${SIZE:-1000000x1000}"
@@ -24,4 +26,8 @@ PY
 n="${SIZE%x*}"; d="${SIZE#*x}"
 timeout 120 $PY benchmarks/device/profile_target.py --n "$n" --d "$d" > "$OUT/profile.txt" 2>&1
 echo "profile: rc $?"
-grep -E "^(data|copy|fit)" "$OUT/profile.txt"
+grep -E "^(data|copy|fit|  [A-Za-z_])" "$OUT/profile.txt"
+if [ -n "${KERNELS:-}" ]; then  # KERNELS=1: also time the candidate kernels (benchmarks/device/kernels.py)
+  timeout 150 $PY benchmarks/device/kernels.py --n "$n" --d "$d" > "$OUT/kernels.txt" 2>&1
+  echo "kernels: rc $?"; cat "$OUT/kernels.txt"
+fi

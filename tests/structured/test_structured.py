@@ -317,3 +317,18 @@ def test_slots_of_regular_samples_match_grouping(by_key, monkeypatch):
                 for p in order]
         assert [(tuple(int(x) for x in p), m) for p, m in got] == want
     assert isinstance(solver._slots(cones, owner, positions)[0][0], slice)  # regular: strided slices
+
+
+@pytest.mark.parametrize("name,make,data", [c[:3] for c in CASES], ids=[c[0] for c in CASES])
+def test_sparse_part_is_canonical_csc(name, make, data):
+    """assemble writes S in CSC order itself (no sort): the same arrays as scipy's COO → CSC sort of
+    its entries, and the canonical-format flags it sets hold."""
+    X, y = data()
+    S = assemble(make().get_objective(X, y)).A.rest
+    coo = S.tocoo()
+    ref = sp.coo_matrix((coo.data, (coo.row, coo.col)), shape=S.shape).tocsc()
+    ref.sum_duplicates()
+    for got, want in ((S.indptr, ref.indptr), (S.indices, ref.indices), (S.data, ref.data)):
+        np.testing.assert_array_equal(got, want)
+    check = sp.csc_matrix((S.data, S.indices, S.indptr), shape=S.shape)
+    assert check.has_canonical_format and S.has_canonical_format

@@ -52,14 +52,30 @@ class Regularization:
 
 @dataclass
 class KKTProblem:
-    """The (equilibrated) data a backend needs: scipy copies on CPU, operators on the device."""
+    """The (equilibrated) data a backend needs: scipy copies on CPU, operators on the device.
+
+    The product operators of A and Aᵀ (:attr:`A`, :attr:`At`) are built when first used: a backend
+    that multiplies by its own split of A (the structured ones) never builds them."""
 
     P_sp: sp.csc_matrix  # full symmetric
     A_data: object  # scipy CSC, or a BlockMatrix (the data matrix kept as a block)
     P: object  # SparseOperator (P v on the device)
-    A: object  # SparseOperator / BlockOperator
-    At: object  # SparseOperator / BlockOperator (Aᵀ)
     device: torch.device
+
+    @property
+    def A(self):
+        """SparseOperator / BlockOperator of A."""
+        return self._operators()[0]
+
+    @property
+    def At(self):
+        """SparseOperator / BlockOperator of Aᵀ."""
+        return self._operators()[1]
+
+    def _operators(self):
+        if getattr(self, "_ops", None) is None:
+            self._ops = operator_pair(self.A_data, self.device)
+        return self._ops
 
     @property
     def A_block(self):
@@ -90,8 +106,7 @@ def kkt_problem(P, A, device) -> KKTProblem:
     dev = torch.device(device)
     P = sp.csc_matrix(P)
     A = A if isinstance(A, BlockMatrix) else sp.csc_matrix(A)
-    A_op, At_op = operator_pair(A, dev)
-    return KKTProblem(P, A, SparseOperator(P, dev), A_op, At_op, dev)
+    return KKTProblem(P, A, SparseOperator(P, dev), dev)
 
 
 def apply_blocks(blocks: List[ScalingBlock], v: torch.Tensor) -> torch.Tensor:

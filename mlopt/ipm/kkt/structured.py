@@ -125,10 +125,7 @@ class StructuredKKTSolver(KKTSolver):
             sub = self._coupling_from_terms(blockA, terms, (ro[cpl] * c + kc, where[gc_all], v[cpl]), where)
         else:
             # rows i·c + k of A_c: sample i's k-th coupling row; scipy's CSR row gather + toarray (C loops)
-            A_csr = getattr(problem.A, "sp", None)
-            if not (sp.isspmatrix_csr(A_csr) and A_csr.shape == problem.A_sp.shape):
-                A_csr = sp.csr_matrix(problem.A_sp)
-            sub = A_csr[st.sample_rows[:, st.coupling].reshape(-1)]
+            sub = sp.csr_matrix(problem.A_sp)[st.sample_rows[:, st.coupling].reshape(-1)]
             gsel = st.global_cols[touched]
             if gsel.size and np.array_equal(gsel, np.arange(gsel[0], gsel[0] + gsel.size)):
                 sub = sub[:, int(gsel[0]): int(gsel[0]) + gsel.size]  # contiguous: slice, not fancy index
