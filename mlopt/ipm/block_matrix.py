@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .upload import to_device
+
 __all__ = ["BlockMatrix", "DataTerm", "device_row_blocks", "setup_on_device"]
 
 #: device passes over X go by blocks of rows of at most this many entries (bounded temporaries)
@@ -144,7 +146,7 @@ class BlockMatrix:
         if key not in self._device_X:
             with warnings.catch_warnings():  # a read-only X (e.g. memory-mapped) is shared too: it is never written
                 warnings.simplefilter("ignore", UserWarning)
-                self._device_X[key] = torch.as_tensor(self.X, dtype=torch.float64, device=dev)
+                self._device_X[key] = to_device(self.X, dev)  # (large X to CUDA: pinned staging buffers)
         return self._device_X[key]
 
     def term_block(self, t: DataTerm):

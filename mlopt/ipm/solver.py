@@ -99,7 +99,7 @@ def _attempt(data, settings: IPMSettings, equilibrate: bool, t_start: float) -> 
         status, v, info, iters = core.run()
     timings = dict(equilibrate=t_core - t_eq, setup=t_run - t_core,
                    iterations=time.perf_counter() - t_run, **core.timers, **getattr(core.kkt, "timers", {}))
-    result = _build_result(data, eq, core, status, v, info, iters, t_start, timings)
+    result = _build_result(data, core, status, v, info, iters, t_start, timings)
     result.attempts = [dict(equilibrated=equilibrate, status=status.value, iterations=iters)]
     return result
 
@@ -120,10 +120,16 @@ def torch_compute(n: Optional[int]):
             torch.set_num_threads(previous)
 
 
-def _build_result(data, eq, core, status, v, info, iters, t_start, timings) -> IPMResult:
-    x = v.x.detach().cpu().numpy() * eq.d
-    s = v.s.detach().cpu().numpy() / eq.e
-    z = v.z.detach().cpu().numpy() * eq.e / eq.c
+def _build_result(data, core, status, v, info, iters, t_start, timings) -> IPMResult:
+    # undo the equilibration where the iterate lives (on a GPU: before one copy of each vector to the
+    # host); elementwise and correctly rounded, so the same bits as the host arithmetic
+    d, e, c = core.eq
+    x, s, z = v.x * d, v.s / e, v.z * e / c
+    certificate_status = status in (Status.PRIMAL_INFEASIBLE, Status.ALMOST_PRIMAL_INFEASIBLE,
+                                    Status.DUAL_INFEASIBLE, Status.ALMOST_DUAL_INFEASIBLE)
+    if not certificate_status:
+        x, s, z = x / v.tau, s / v.tau, z / v.tau
+    x, s, z = x.cpu().numpy(), s.cpu().numpy(), z.cpu().numpy()
     nan_n, nan_m = np.full(data.n, np.nan), np.full(data.m, np.nan)
     certificate = None
     if status in (Status.PRIMAL_INFEASIBLE, Status.ALMOST_PRIMAL_INFEASIBLE):
@@ -140,7 +146,6 @@ def _build_result(data, eq, core, status, v, info, iters, t_start, timings) -> I
         z = nan_m
         pobj, dobj = -np.inf, -np.inf
     else:
-        x, s, z = x / v.tau, s / v.tau, z / v.tau
         xPx = _dot(x, data.P @ x)
         const = core.st.objective_constant
         pobj = 0.5 * xPx + _dot(data.q, x) + const

@@ -87,6 +87,59 @@ def test_device_X_is_one_shared_copy():
         BlockMatrix(sp.csc_matrix((4, 3)), sp.csr_matrix(X), [term]).device_X("cpu")
 
 
+@pytest.mark.parametrize("shape,order,rows_per_chunk,threads", [
+    ((23, 5), "C", 4, 3), ((23, 5), "F", 4, 2), ((24, 5), "C", 8, 1), ((1, 7), "C", 3, 4), ((9, 1), "C", 2, 3),
+    ((0, 4), "C", 2, 2), ((4, 0), "C", 2, 2), ((6, 3), "C", 100, 2)])
+def test_staged_copy_reproduces_X(shape, order, rows_per_chunk, threads):
+    """The chunked copy through two staging buffers (synchronous on CPU: the same chunking and thread
+    split as on CUDA) gives X bit for bit, row-major, for any chunk boundary and memory layout."""
+    from mlopt.ipm.upload import staged_copy
+
+    X = np.asarray(np.random.default_rng(sum(shape)).standard_normal(shape), order=order)
+    X.setflags(write=False)  # a read-only X is only read
+    out = staged_copy(X, "cpu", rows_per_chunk * 8 * max(shape[1], 1), threads)
+    assert out.shape == shape and out.is_contiguous() and out.dtype == torch.float64
+    np.testing.assert_array_equal(out.numpy(), X)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("shape", [(1001, 37), (64, 64), (3, 5)])
+def test_upload_to_cuda_is_exact(shape, monkeypatch):
+    """X reaches the GPU bit for bit through pinned staging buffers (several chunks) and plainly
+    (a matrix within one buffer); BlockMatrix.device_X uses that copy."""
+    import mlopt.ipm.upload as upload
+
+    monkeypatch.setattr(upload, "STAGING_BYTES", 8 * 37 * 50)  # the first shape: 21 chunks of 50 rows
+    X = np.random.default_rng(0).standard_normal(shape)
+    Xd = upload.to_device(X, "cuda")
+    assert Xd.device.type == "cuda"
+    np.testing.assert_array_equal(Xd.cpu().numpy(), X)
+    term = DataTerm(rows=np.arange(shape[0]), cols=np.arange(shape[1]), row_scale=np.ones(shape[0]),
+                    col_scale=np.ones(shape[1]))
+    A = BlockMatrix(sp.csc_matrix(shape), X, [term])
+    np.testing.assert_array_equal(A.device_X("cuda").cpu().numpy(), X)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device")])])
+def test_blocked_gram_matches_gemm(device, monkeypatch):
+    """BᵀB from the lower 2×2 block triangle (the GPU path for wide B; float32 takes it on CPU too):
+    exactly symmetric and equal to the one-GEMM product to rounding."""
+    from mlopt.ipm.kkt import sample_structure
+
+    monkeypatch.setattr(sample_structure, "GRAM_BLOCKS_MIN_COLS", 4)
+    rng = np.random.default_rng(3)
+    for dtype, p, tol in ((torch.float64, 9, 1e-13), (torch.float32, 8, 1e-5), (torch.float64, 3, 1e-13)):
+        if device == "cpu" and dtype == torch.float64:
+            continue  # (float64 on CPU: BLAS syrk)
+        B = torch.as_tensor(rng.standard_normal((50, p)), dtype=dtype, device=device)
+        S = sample_structure.gram_matrix(B)
+        if p >= 4:
+            assert torch.equal(S, S.T)
+        torch.testing.assert_close(S, B.T @ B, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("on_device", [False, True])
 def test_finiteness_and_nonzero_columns_host_and_device(on_device, monkeypatch):
     monkeypatch.setattr(block_matrix, "DEVICE_PATHS_ON_CPU", on_device)
