@@ -332,3 +332,64 @@ def test_sparse_part_is_canonical_csc(name, make, data):
         np.testing.assert_array_equal(got, want)
     check = sp.csc_matrix((S.data, S.indices, S.indptr), shape=S.shape)
     assert check.has_canonical_format and S.has_canonical_format
+
+
+@pytest.mark.parametrize("name", ["logistic", "multinomial", "svm", "huber", "absolute_l1", "bounded"])
+def test_regular_layout_shortcuts_match_the_per_entry_split(name, monkeypatch):
+    """assemble's layouts (every sample alike, sample by sample) take the backend's shortcuts for the
+    local B entries and the cone slots; with the shortcuts switched off, the per-entry split builds the
+    same backend: the same iterates, bit for bit."""
+    import mlopt.ipm.kkt.structured as structured
+
+    _, make, data, _ = next(c for c in CASES if c[0] == name)
+    X, y = data()
+    prob = assemble(make().get_objective(X, y))
+    calls = []
+    for name_, fn in (("_regular_local_entries", structured._regular_local_entries),
+                      ("_regular_cones", structured._regular_cones)):
+        monkeypatch.setattr(structured, name_, lambda *a, _fn=fn: calls.append(_fn(*a) is not None) or _fn(*a))
+    fast = solve(prob.P, prob.q, prob.A, prob.b, prob.cones, kkt_solver="structured", kkt_structure=prob.structure)
+    assert calls and all(calls)  # every shortcut applied
+    monkeypatch.setattr(structured, "_regular_local_entries", lambda *a: None)
+    monkeypatch.setattr(structured, "_regular_cones", lambda *a: None)
+    slow = solve(prob.P, prob.q, prob.A, prob.b, prob.cones, kkt_solver="structured", kkt_structure=prob.structure)
+    assert fast.status.is_optimal and fast.iterations == slow.iterations
+    for a, b in ((fast.x, slow.x), (fast.z, slow.z), (fast.s, slow.s)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_regular_layout_checks_reject_other_layouts():
+    """The shortcuts' checks: a sample whose rows sit elsewhere, an explicit zero entry, unequal counts
+    per sample or cones out of sample order give None (the per-entry split then decides)."""
+    from mlopt.ipm.kkt.sample_structure import lookup
+    from mlopt.ipm.kkt.structured import _regular_cones, _regular_local_entries
+
+    n, ell, r = 4, 2, 3
+    local_cols = 1 + np.arange(n * ell).reshape(n, ell)  # column 0 is global
+    sample_rows = np.arange(n * r).reshape(n, r)
+    st = SampleStructure(global_cols=np.array([0]), local_cols=local_cols, sample_rows=sample_rows,
+                         coupling=np.array([0]), global_rows=np.zeros(0, dtype=np.int64))
+    m, N = n * r, 1 + n * ell
+    owner, pos = lookup(sample_rows, m)
+
+    def csc(entries):
+        i, j, v = (np.array(t) for t in zip(*entries))
+        return sp.csc_matrix((v.astype(float), (i, j)), shape=(m, N))
+
+    good = [(sample_rows[s, 1], local_cols[s, 0], 1.0) for s in range(n)] + \
+        [(sample_rows[s, 2], local_cols[s, 1], -2.0) for s in range(n)]
+    a, b, vals = _regular_local_entries(csc(good), st, pos, ell)
+    np.testing.assert_array_equal(a, [ell + 1, ell + 2])
+    np.testing.assert_array_equal(b, [0, 1])
+    np.testing.assert_array_equal(vals, np.tile([[1.0], [-2.0]], n))
+    moved = list(good)
+    moved[3] = (sample_rows[3, 2], local_cols[3, 0], 1.0)  # sample 3's entry on another of its rows
+    assert _regular_local_entries(csc(moved), st, pos, ell) is None
+    zero = csc(good)
+    zero.data[0] = 0.0  # an explicit zero: the per-entry split drops it
+    assert _regular_local_entries(zero, st, pos, ell) is None
+    assert _regular_local_entries(csc(good[:-1]), st, pos, ell) is None  # sample 3 lacks an entry
+    cones = sample_rows[:, 1:].reshape(-1, 1)  # cone i·2 + q at row sample_rows[i, 1 + q]
+    np.testing.assert_array_equal(_regular_cones(cones, owner, pos, sample_rows), [[1], [2]])
+    assert _regular_cones(cones[::-1].copy(), owner, pos, sample_rows) is None
+    assert _regular_cones(cones[:-1], owner, pos, sample_rows) is None

@@ -99,7 +99,16 @@ class StaticEntries:
             S2, A2, B2 = samples.reshape(n, k), a.reshape(n, k), b.reshape(n, k)
             regular = bool((S2 == np.arange(n)[:, None]).all() and (A2 == A2[0]).all() and (B2 == B2[0]).all())
         if regular:
-            a, b, v, samples = a[:k], b[:k], np.ascontiguousarray(v.reshape(n, k).T), None  # rows: one copy each
+            self.add_regular(a[:k], b[:k], np.ascontiguousarray(v.reshape(n, k).T), posmap, mirror)
+            return
+        self._append(a, b, v, samples, posmap, mirror)
+
+    def add_regular(self, a: np.ndarray, b: np.ndarray, values: np.ndarray,
+                    posmap: Optional[np.ndarray] = None, mirror: bool = False) -> None:
+        """The same k entries (a, b) in every sample, with values (k, n) (a regular part; see :meth:`add`)."""
+        self._append(a, b, values, None, posmap, mirror)
+
+    def _append(self, a, b, v, samples, posmap, mirror) -> None:
         if posmap is not None:
             a, b = posmap[a], posmap[b]
         self.parts.append(_StaticPart(a, b, v, samples))

@@ -37,7 +37,7 @@ row/column numbering, which equilibration does not permute.
 from __future__ import annotations
 
 import time
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -94,8 +94,12 @@ class StructuredKKTSolver(KKTSolver):
         # ---- split A: local blocks B (n, r, ℓ), coupling A_c (n, c, |G|), global A_g (m_g, |G|)
         # (a BlockMatrix A: the sparse part is split here, its data terms go straight into A_c)
         blockA = problem.A_block
-        A = sp.coo_matrix(canonical(problem.A_sp if blockA is None else blockA.rest))  # unique (row, col) pairs
-        i, j, v = A.row, A.col, A.data
+        A = canonical(problem.A_sp if blockA is None else blockA.rest)  # CSC, unique (row, col) pairs
+        # the local columns' entries (B) straight from the CSC arrays when every sample has the same layout
+        # (what assemble builds); then only the other columns' entries go through the per-entry split below
+        regular_b = _regular_local_entries(A, st, row_pos, ell)
+        i, j, v = _column_entries(A, *((0, st.local_cols[0, 0], st.local_cols[-1, -1] + 1, N)
+                                       if regular_b is not None else (0, N, N, N)))
         keep = v != 0
         if not keep.all():
             i, j, v = i[keep], j[keep], v[keep]
@@ -156,7 +160,10 @@ class StructuredKKTSolver(KKTSolver):
         self.ny = self.nb - c
         # static entries in block order, both triangles: B, Bᵀ, then P_LL; the first two parts are A's alone
         static = StaticEntries(n, self.nb)
-        static.add(b_owner, b_row, b_col, bv, posmap=newpos, mirror=True)
+        if regular_b is None:
+            static.add(b_owner, b_row, b_col, bv, posmap=newpos, mirror=True)
+        else:
+            static.add_regular(*regular_b, posmap=newpos, mirror=True)
         static.add(po[p_loc], col_pos[pi[p_loc]], col_pos[pj[p_loc]], pv[p_loc], posmap=newpos)
         # local x that neither P nor a non-coupling row reaches gets a zero pivot in the exact
         # factorisation (e.g. the softmax epigraph t): such problems keep K_ε throughout;
@@ -173,14 +180,16 @@ class StructuredKKTSolver(KKTSolver):
         self.sign = torch.as_tensor(sign[:, None], **f64)
         self.sign_y = self.sign[: self.ny, 0]
         self.sign_list = sign[: self.ny].tolist()
-        # gather index of the block unknowns in the stacked vector [x; z], shape (nb, n)
-        idx = np.empty((self.nb, n), dtype=np.int64)  # (nb, n): the entry of [x; z] behind each block unknown
-        for q, o in enumerate(order):  # block position q holds natural position o: local x, then sample rows
-            idx[q] = st.local_cols[:, o] if o < ell else N + st.sample_rows[:, o - ell]
-        # block rows [0, nnc) and [nnc + ℓ, nb) are z entries, [nnc, nnc + ℓ) are x entries: gathered from
-        # and scattered to x and z directly (no concatenated [x; z] copy, which costs as much as the gathers)
-        self._pieces = [(lo, hi, from_x, torch.as_tensor(idx[lo:hi].reshape(-1) - (0 if from_x else N),
-                                                         dtype=torch.long, device=dev))
+        # where the block unknowns live: block rows [0, nnc) and [nnc + ℓ, nb) are z entries (sample rows),
+        # [nnc, nnc + ℓ) are x entries (local columns); each piece is one (rows, n) index into z or x, so
+        # they are gathered from and scattered to x and z directly (no concatenated [x; z] copy)
+        def piece(lo: int, hi: int) -> torch.Tensor:
+            out = np.empty((hi - lo, n), dtype=np.int64)
+            for q in range(lo, hi):  # block position q holds natural position order[q]: local x, then sample rows
+                o = order[q]
+                out[q - lo] = st.local_cols[:, o] if o < ell else st.sample_rows[:, o - ell]
+            return torch.as_tensor(out.reshape(-1), dtype=torch.long, device=dev)
+        self._pieces = [(lo, hi, from_x, piece(lo, hi))
                         for lo, hi, from_x in ((0, nnc, False), (nnc, nnc + ell, True), (nnc + ell, self.nb, False))
                         if hi > lo]
         self._last_Axg = None
@@ -190,7 +199,7 @@ class StructuredKKTSolver(KKTSolver):
         # ---- index maps: x/z vectors <-> (per-sample, global) pieces
         self.gcols = torch.as_tensor(st.global_cols, dtype=torch.long, device=dev)
         self.grows = torch.as_tensor(st.global_rows, dtype=torch.long, device=dev)
-        self._block_maps = self._map_blocks(blocks, row_owner, row_pos, grow_pos)
+        self._block_maps = self._map_blocks(blocks, row_owner, row_pos, grow_pos, st.sample_rows)
         self._plan_factorization(static)
 
     # ------------------------------------------------------------------ setup helpers
@@ -276,7 +285,7 @@ class StructuredKKTSolver(KKTSolver):
         return (torch.as_tensor(pa, dtype=torch.long, device=self.dev),
                 torch.as_tensor(pb, dtype=torch.long, device=self.dev), torch.as_tensor(vals, **f64))
 
-    def _map_blocks(self, blocks, row_owner, row_pos, grow_pos):
+    def _map_blocks(self, blocks, row_owner, row_pos, grow_pos, sample_rows):
         """Per scaling block: where its H entries go in the per-sample blocks K and in H_g (global).
 
         The cones on sample rows are grouped into *slots*: the cones that sit at the same block
@@ -305,12 +314,20 @@ class StructuredKKTSolver(KKTSolver):
                 continue
             rows2 = rows.reshape(rows.shape[0], -1)  # (k, d): one row per cone (d = 1 for "diag")
             k, d = rows2.shape
-            own_rows = row_owner[rows2]
-            own = own_rows[:, 0]
-            if np.any(own_rows != own[:, None]):
-                raise ValueError("kkt_structure: a cone mixes rows of different samples (or global rows)")
-            cs, cg = np.nonzero(own >= 0)[0], np.nonzero(own < 0)[0]
-            slots = self._slots(cs, own[cs], self.newpos[ell + row_pos[rows2[cs]]])
+            # global cones first (the nonnegative rows of a penalty), then every sample's cones alike, sample
+            # by sample (what assemble builds): no per-cone owner lookups
+            g0 = int(np.argmin(grow_pos[rows2[:, 0]] >= 0)) if k and grow_pos[rows2[-1, 0]] < 0 else k
+            first = _regular_cones(rows2[g0:], row_owner, row_pos, sample_rows) if g0 < k else None
+            if first is not None and (g0 == 0 or (grow_pos[rows2[:g0]] >= 0).all()):
+                cg = np.arange(g0)
+                slots = self._slots(None, None, None, first=self.newpos[ell + first], offset=g0)
+            else:
+                own_rows = row_owner[rows2]
+                own = own_rows[:, 0]
+                if np.any(own_rows != own[:, None]):
+                    raise ValueError("kkt_structure: a cone mixes rows of different samples (or global rows)")
+                cs, cg = np.nonzero(own >= 0)[0], np.nonzero(own < 0)[0]
+                slots = self._slots(cs, own[cs], self.newpos[ell + row_pos[rows2[cs]]])
             gr = grow_pos[rows2[cg]]  # (k_g, d)
             if blk.kind == "diag":
                 g_sel, flat_g, gdiag = cg, gr[:, 0] * mg + gr[:, 0], gr[:, 0]
@@ -326,23 +343,29 @@ class StructuredKKTSolver(KKTSolver):
         self.zero_g = torch.as_tensor(zero_g, **f64)
         return maps
 
-    def _slots(self, cones: np.ndarray, owner: np.ndarray, positions: np.ndarray) -> list:
+    def _slots(self, cones: Optional[np.ndarray], owner: Optional[np.ndarray], positions: Optional[np.ndarray],
+               first: Optional[np.ndarray] = None, offset: int = 0) -> list:
         """Group sample cones by their block positions: [(cones, samples, positions (d,))], where
         ``cones`` is a slice (evenly spaced cone numbers, in sample order) or a LongTensor, and
-        ``samples`` is None when the slot holds every sample once, in order, else a LongTensor."""
+        ``samples`` is None when the slot holds every sample once, in order, else a LongTensor.
+        ``first`` (per, d): the block's cones from ``offset`` on are known to be every sample's ``per``
+        cones, sample by sample, the q-th at block positions first[q] (:func:`_regular_cones`); the
+        other arguments are then not read."""
+        ns = self.ns
+        if first is not None:  # slot q: cones q, q + per, … — the slices the grouping below would build
+            per = first.shape[0]
+            step = per if ns > 1 else 1
+            return [(slice(offset + int(q), offset + int(q) + step * (ns - 1) + 1, step), None, first[q])
+                    for q in self._position_order(first)]
         if not cones.size:
             return []
-        d, ns = positions.shape[1], self.ns
+        d = positions.shape[1]
         by_key = self.nb ** d <= _SLOT_KEYS  # one integer key per position tuple: O(k) grouping by bincount
         per = cones.size // ns
         if per * ns == cones.size and (owner.reshape(ns, per) == np.arange(ns)[:, None]).all() and \
                 (positions.reshape(ns, per, d) == positions[:per]).all():
             # every sample holds `per` cones, its q-th at positions[q]: slot q is every per-th cone from q
-            # (ordered as the general grouping below orders them: by key, or lexicographically)
-            first = positions[:per]
-            order = np.argsort((first * self.nb ** np.arange(d)).sum(axis=1)) if by_key else \
-                np.lexsort(first.T[::-1])
-            groups = [slice(int(q), None, per) for q in order]
+            groups = [slice(int(q), None, per) for q in self._position_order(positions[:per])]
         elif by_key:
             key = (positions * self.nb ** np.arange(d)).sum(axis=1)
             present = np.nonzero(np.bincount(key))[0]
@@ -364,6 +387,14 @@ class StructuredKKTSolver(KKTSolver):
                 c = torch.as_tensor(c, dtype=torch.long, device=self.dev)
             slots.append((c, samples, positions[g.start if isinstance(g, slice) else g[0]]))
         return slots
+
+    def _position_order(self, first: np.ndarray) -> np.ndarray:
+        """The order of the slots with block positions first (per, d): as the general grouping of
+        :meth:`_slots` orders them (by integer key, or lexicographically for large cones)."""
+        d = first.shape[1]
+        if self.nb ** d <= _SLOT_KEYS:
+            return np.argsort((first * self.nb ** np.arange(d)).sum(axis=1))
+        return np.lexsort(first.T[::-1])
 
     def _plan_factorization(self, static: StaticEntries) -> None:
         """Symbolic LDLᵀ of the per-sample blocks (one pattern shared by all samples).
@@ -675,6 +706,61 @@ class StructuredKKTSolver(KKTSolver):
             oz.index_copy_(0, self.grows, self.Ag.matvec(xg))
         ox.index_copy_(0, self.gcols, og)
         return ox, oz
+
+
+def _regular_cones(rows2: np.ndarray, row_owner: np.ndarray, row_pos: np.ndarray, sample_rows: np.ndarray):
+    """Positions P (per, d) among a sample's rows when the cones (k, d rows each) are every sample's
+    ``per`` cones in sample order, cone i·per + q at rows sample_rows[i, P[q]] (what assemble builds);
+    else None.  One gather and compare over the cones' rows, no per-row owner lookups."""
+    k, d = rows2.shape
+    ns = sample_rows.shape[0]
+    per = k // ns if ns else 0
+    if per == 0 or per * ns != k:
+        return None
+    head = rows2[:per]
+    if (row_owner[head] != 0).any():
+        return None
+    P = row_pos[head]
+    if not np.array_equal(rows2.reshape(ns, per * d), np.take(sample_rows, P.ravel(), axis=1)):
+        return None
+    return P
+
+
+def _column_entries(M: sp.csc_matrix, lo: int, hi: int, lo2: int, hi2: int):
+    """(rows, columns, values) of the entries of a CSC matrix in the column ranges [lo, hi) and
+    [lo2, hi2), in CSC order (the order of ``sp.coo_matrix(M)`` restricted to those columns)."""
+    ptr = M.indptr
+    parts = [(a, b) for a, b in ((lo, hi), (lo2, hi2)) if b > a]
+    rows = [M.indices[ptr[a]:ptr[b]] for a, b in parts]
+    cols = [np.repeat(np.arange(a, b), np.diff(ptr[a:b + 1])) for a, b in parts]
+    vals = [M.data[ptr[a]:ptr[b]] for a, b in parts]
+    cat = lambda xs, dt: np.concatenate(xs) if xs else np.zeros(0, dt)  # noqa: E731
+    return cat(rows, np.int64), cat(cols, np.int64), cat(vals, np.float64)
+
+
+def _regular_local_entries(A: sp.csc_matrix, st: SampleStructure, row_pos: np.ndarray, ell: int):
+    """The static B entries of every sample as one regular part — block rows a (k,), block columns b (k,)
+    (natural positions [local x | sample rows]) and values (k, n) — when the local columns are the
+    contiguous range c₀ + i·ℓ + p, every sample's column p holds the same number of nonzero entries, and
+    sample i's entries lie on its own rows sample_rows[i, ·] at the same positions as sample 0's.
+    Checked with O(n·k) compares and one gather, no per-entry owner lookups; None otherwise (the
+    per-entry split then handles, or rejects, the layout)."""
+    n = st.local_cols.shape[0]
+    if ell == 0 or n == 0:
+        return None
+    c0 = int(st.local_cols[0, 0])
+    if not np.array_equal(st.local_cols, c0 + np.arange(n * ell).reshape(n, ell)):
+        return None
+    counts = np.diff(A.indptr[c0:c0 + n * ell + 1]).reshape(n, ell)
+    if not (counts == counts[0]).all() or counts[0].sum() == 0:
+        return None
+    k = int(counts[0].sum())
+    lo, hi = A.indptr[c0], A.indptr[c0 + n * ell]
+    rows, vals = A.indices[lo:hi].reshape(n, k), A.data[lo:hi].reshape(n, k)
+    pos0 = row_pos[rows[0]]  # sample 0's entries: their positions among its rows (−1: not a sample row)
+    if (pos0 < 0).any() or not (vals != 0).all() or not np.array_equal(rows, np.take(st.sample_rows, pos0, axis=1)):
+        return None
+    return ell + pos0, np.repeat(np.arange(ell), counts[0]), np.ascontiguousarray(vals.T)
 
 
 class _SparseBlock:
