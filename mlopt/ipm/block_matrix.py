@@ -201,10 +201,15 @@ class BlockMatrix:
 
     def scaled(self, left: np.ndarray, right: np.ndarray) -> "BlockMatrix":
         """diag(left) A diag(right), sharing X (only ρ, κ and a copy of S change)."""
-        rest = self.rest.copy()  # (left_i·s_ij)·right_j entrywise, as the product diag(left)·S·diag(right)
-        rest.data *= np.take(left, rest.indices)
-        rest.data *= np.repeat(right, np.diff(rest.indptr))
-        rest.eliminate_zeros()
+        S = self.rest  # (left_i·s_ij)·right_j entrywise, as the product diag(left)·S·diag(right)
+        data = S.data * np.take(left, S.indices)
+        data *= np.repeat(right, np.diff(S.indptr))
+        if data.all():  # the same pattern: S's index arrays are shared (nothing writes them)
+            rest = sp.csc_matrix((data, S.indices, S.indptr), shape=S.shape)
+            rest.has_sorted_indices, rest.has_canonical_format = S.has_sorted_indices, S.has_canonical_format
+        else:
+            rest = sp.csc_matrix((data, S.indices.copy(), S.indptr.copy()), shape=S.shape)
+            rest.eliminate_zeros()
         terms = [replace(t, row_scale=t.row_scale * left[t.rows], col_scale=t.col_scale * right[t.cols])
                  for t in self.terms]
         out = BlockMatrix(rest, self.X, terms)

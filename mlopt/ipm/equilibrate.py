@@ -49,21 +49,28 @@ def _entry_cols(M: sp.csc_matrix) -> np.ndarray:
 def _uniform_blocks(cones) -> dict:
     """{block size: rows} of the cones whose rows must share one scaling (second-order and exponential
     cones), grouped by size for a vectorised rectification; rows is ((lo, hi), (k, size)) when the
-    group's rows are one contiguous range (e.g. all the exp cones of a model), else a (k, size) index."""
-    starts: dict = {}
+    group's rows are one contiguous range (e.g. all the exp cones of a model), else a (k, size) index
+    (only then are the rows listed)."""
+    segments: dict = {}  # size → [(first row, number of cones)]
     off = 0
     for c in cones:
         if isinstance(c, SecondOrderCone):
-            starts.setdefault(c.d, []).append(np.array([off]))
+            segments.setdefault(c.d, []).append((off, 1))
         elif isinstance(c, ExponentialCone):
-            starts.setdefault(3, []).append(off + 3 * np.arange(c.count))
+            segments.setdefault(3, []).append((off, c.count))
         off += c.dim
     out = {}
-    for size, st in starts.items():
-        rows = np.concatenate(st)[:, None] + np.arange(size)[None, :]
-        lo = int(rows[0, 0])
-        contiguous = np.array_equal(rows.ravel(), np.arange(lo, lo + rows.size))
-        out[size] = ((lo, lo + rows.size), rows.shape) if contiguous else rows
+    for size, parts in segments.items():
+        lo, end, contiguous = parts[0][0], parts[0][0], True
+        for start, count in parts:
+            contiguous &= start == end
+            end = start + size * count
+        k = sum(count for _, count in parts)
+        if contiguous:
+            out[size] = ((lo, lo + k * size), (k, size))
+        else:
+            starts = np.concatenate([start + size * np.arange(count) for start, count in parts])
+            out[size] = starts[:, None] + np.arange(size)[None, :]
     return out
 
 
@@ -326,7 +333,7 @@ def ruiz(data: ProblemData, max_iter: int, min_scaling: float, max_scaling: floa
     only D and E come back.
     """
     block = isinstance(data.A, BlockMatrix)
-    P, A, q, b = data.P.copy(), data.A if block else data.A.copy(), data.q.copy(), data.b.copy()
+    P, A, q, b = data.P.copy(), data.A if block else data.A.copy(), data.q, data.b  # (q, b: never written)
     P.sum_duplicates()  # canonical CSC: the O(nnz) norms and in-place scalings rely on it
     if not block:
         A.sum_duplicates()
