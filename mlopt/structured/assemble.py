@@ -144,11 +144,20 @@ def _sparse_part(tmpl: LossTemplate, sample_rows: np.ndarray, global_entries, m:
     per_pos = [[j for j in by_row if tmpl.rows[j].local[p] != 0] for p in range(ell)]
     js = np.array([j for pos in per_pos for j in pos], dtype=np.int64)
     pattern = np.array([tmpl.rows[j].local[p] for p, pos in enumerate(per_pos) for j in pos], dtype=np.float64)
-    counts = np.tile([len(pos) for pos in per_pos], n)
-    indptr = np.concatenate([glob.indptr, glob.nnz + np.cumsum(counts)]).astype(np.int64)
-    indices = np.concatenate([glob.indices, sample_rows[:, js].ravel()])
-    data = np.concatenate([glob.data, np.tile(pattern, n)])
-    out = sp.csc_matrix((data, indices, indptr), shape=(m, nG + n * ell))
+    # the arrays are written once, in scipy's index dtype (no concatenated or down-cast copies)
+    g, k, N = glob.nnz, js.size, nG + n * ell
+    idx = np.int32 if max(m, N, g + n * k) < np.iinfo(np.int32).max else np.int64
+    indptr = np.empty(N + 1, dtype=idx)
+    indptr[:nG + 1] = glob.indptr
+    np.cumsum(np.tile(np.array([len(pos) for pos in per_pos], dtype=idx), n), out=indptr[nG + 1:])
+    indptr[nG + 1:] += g
+    indices = np.empty(g + n * k, dtype=idx)
+    indices[:g] = glob.indices
+    indices[g:].reshape(n, k)[...] = np.take(sample_rows, js, axis=1)
+    data = np.empty(g + n * k)
+    data[:g] = glob.data
+    data[g:].reshape(n, k)[...] = pattern
+    out = sp.csc_matrix((data, indices, indptr), shape=(m, N))
     out.has_sorted_indices = True  # by construction (checked against scipy's own sort in the tests)
     out.has_canonical_format = True
     return out
