@@ -14,7 +14,8 @@ Schur complement
 
     S = P_GG + εI + A_gᵀ H_ε,g⁻¹ A_g + A_cᵀ D A_c,     Dᵢ = −[Kᵢ⁻¹]_cc  (c×c, positive definite),
 
-formed as BᵀB (B = D^{1/2} A_c: one BLAS syrk, half a GEMM) and factored by Cholesky.
+formed as BᵀB (B = D^{1/2} A_c: one BLAS syrk on CPU, half a GEMM; three GEMMs of its lower block
+triangle on a GPU, :func:`~mlopt.ipm.kkt.sample_structure.gram_matrix`) and factored by Cholesky.
 Each Kᵢ is factored as LDLᵀ without
 pivoting (it is quasi-definite) in the order [non-coupling z | local x | coupling z]:
 eliminating the first ℓ + r − c unknowns leaves Sᵢ = −Dᵢ⁻¹ in the trailing c×c corner.
