@@ -2,12 +2,12 @@
 
 ``python benchmarks/device/kernels.py --n 1000000 --d 1000`` prints, each the best of ``--repeat`` runs:
 
-1. host→device copies of a float64 n×d X: one pageable ``torch.as_tensor`` (what the solver does
-   now) and row chunks through two pinned staging buffers filled by several host threads (numpy's
-   copy releases the GIL) while the other buffer's transfer runs on a side stream; the pinned
-   buffers' allocation is included;
+1. host→device copies of a float64 n×d X: one pageable ``torch.as_tensor`` and
+   :func:`mlopt.ipm.upload.staged_copy` (row chunks through two pinned staging buffers filled by
+   several host threads while the other buffer's transfer runs on a side stream; what the solver
+   does for a large X) with several buffer sizes and thread counts, the buffers' allocation included;
 2. the Schur complement's Gram matrix BᵀB (B: n×d): one GEMM, and its lower block triangle from
-   2×2 and 4×4 column blocks (3/4 and 5/8 of the flops; the upper blocks mirrored);
+   2×2 (what the solver does for ≥ 512 columns) and 4×4 column blocks (3/4 and 5/8 of the flops);
 3. products with the coupling block: A_cᵀz and A_c x (one vector) and A_cᵀ[z₁ z₂] (two at once).
 
 Without a GPU it runs on the CPU at the given size (a dry run).
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
+
+from mlopt.ipm.upload import staged_copy
 
 
 def _best(fn, device: str, repeat: int) -> float:
@@ -33,36 +34,6 @@ def _best(fn, device: str, repeat: int) -> float:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
     return min(times)
-
-
-def staged_copy(X: np.ndarray, device: str, chunk_bytes: int, threads: int, pool: ThreadPoolExecutor) -> torch.Tensor:
-    """X on ``device`` through two pinned buffers of ``chunk_bytes``, each filled by ``threads`` host
-    threads while the other one's transfer runs."""
-    n, d = X.shape
-    rows = max(1, chunk_bytes // (8 * max(d, 1)))
-    out = torch.empty((n, d), dtype=torch.float64, device=device)
-    pinned = device != "cpu"
-    bufs = [torch.empty((min(rows, n), d), dtype=torch.float64, pin_memory=pinned) for _ in range(2)]
-    views = [b.numpy() for b in bufs]
-    stream = torch.cuda.Stream() if device == "cuda" else None
-    done = [None, None]
-    for k, i in enumerate(range(0, n, rows)):
-        j, b = min(i + rows, n), k % 2
-        if done[b] is not None:
-            done[b].synchronize()
-        bounds = np.linspace(0, j - i, threads + 1).astype(int)
-        src, dst = X[i:j], views[b]
-        list(pool.map(lambda s: np.copyto(dst[s[0]:s[1]], src[s[0]:s[1]]), zip(bounds[:-1], bounds[1:])))
-        if stream is None:
-            out[i:j].copy_(bufs[b][: j - i])
-            continue
-        with torch.cuda.stream(stream):
-            out[i:j].copy_(bufs[b][: j - i], non_blocking=True)
-            done[b] = torch.cuda.Event()
-            done[b].record(stream)
-    if stream is not None:
-        stream.synchronize()
-    return out
 
 
 def gram_blocks(B: torch.Tensor, parts: int) -> torch.Tensor:
@@ -95,12 +66,11 @@ def main() -> None:
         torch.zeros(1, device=device)
         sec = _best(lambda: torch.as_tensor(X, device=device), device, args.repeat)
         print(f"copy as_tensor (pageable): {sec:.3f} s ({gb / sec:.1f} GB/s)", flush=True)
-        for chunk_mb, threads in ((64, 4), (64, 8), (128, 8), (256, 16)):
-            with ThreadPoolExecutor(threads) as pool:
-                Xd = staged_copy(X, device, chunk_mb << 20, threads, pool)
-                assert torch.equal(Xd[-1].cpu(), torch.from_numpy(X[-1])) and torch.equal(Xd[0].cpu(), torch.from_numpy(X[0]))
-                del Xd
-                sec = _best(lambda: staged_copy(X, device, chunk_mb << 20, threads, pool), device, args.repeat)
+        for chunk_mb, threads in ((64, 4), (64, 8), (128, 8), (256, 16)):  # (mlopt.ipm.upload uses 64 MB, 8)
+            Xd = staged_copy(X, device, chunk_mb << 20, threads)
+            assert torch.equal(Xd[-1].cpu(), torch.from_numpy(X[-1])) and torch.equal(Xd[0].cpu(), torch.from_numpy(X[0]))
+            del Xd
+            sec = _best(lambda: staged_copy(X, device, chunk_mb << 20, threads), device, args.repeat)
             print(f"copy staged 2x{chunk_mb} MB pinned, {threads} threads: {sec:.3f} s ({gb / sec:.1f} GB/s)", flush=True)
     B = torch.as_tensor(X, device=device)
     del X

@@ -3,9 +3,10 @@
 Run on a GPU machine (``python benchmarks/device/profile_target.py --n 1000000 --d 1000``); it prints
 
 1. (``--copies``) the host→device copy of the n×d float64 X by three routes: ``torch.as_tensor(X, device=...)``
-   (pageable memory: what :meth:`mlopt.ipm.block_matrix.BlockMatrix.device_X` does), one pinned
-   copy of X then one transfer, and row chunks through two pinned staging buffers (the host copy of
-   one chunk overlapping the transfer of the other);
+   (one pageable copy), one pinned copy of X then one transfer, and row chunks through two pinned
+   staging buffers filled by one thread (the host copy of one chunk overlapping the transfer of the
+   other; :mod:`mlopt.ipm.upload`, what the solver uses, fills them with several threads: timed by
+   ``kernels.py``);
 2. one fit's seconds by phase (``fit_objective``'s ``info``: assembly, checks and upload, equilibration,
    KKT setup, iterations), then those of the setup's steps in another fit, each timed between two
    device synchronizations (so that device work is charged to the step that queued it);
