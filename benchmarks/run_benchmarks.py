@@ -435,6 +435,7 @@ def main(argv=None) -> int:
                      paths=paths, targets=targets, date=date, commit=commit)
         print(f"wrote {out}")
         return 0
+    commit = _commit()  # what is measured: the checkout as the run starts (the run itself writes files)
     sizes = SIZES[:2] if args.quick else SIZES
     results = []
     for model in args.models.split(","):
@@ -459,10 +460,10 @@ def main(argv=None) -> int:
                 print(json.dumps(line), flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     machine = _machine()
-    _save(out, results, paths, machine, "quick" if args.quick else "full")
+    _save(out, results, paths, machine, "quick" if args.quick else "full", commit=commit)
     plot = out.with_name("scaling.png")
     scaling_plot(results, plot)
-    write_report(results, out, plot, machine, grid="quick" if args.quick else "full", paths=paths, commit=_commit())
+    write_report(results, out, plot, machine, grid="quick" if args.quick else "full", paths=paths, commit=commit)
     print(f"wrote {out}")
     return 0
 
@@ -472,7 +473,8 @@ _DEVICE_PATH_ARGS = ("--device", "auto", "--methods", "batched,sklearn")
 
 
 def _commit() -> str | None:
-    """The checkout's commit (short hash, '+' when the tree has uncommitted changes), if git can tell."""
+    """The checkout's commit (short hash, '+' when tracked files have uncommitted changes), if git can tell;
+    a measuring run takes it as it starts, before it writes its own report files."""
     try:
         run = dict(capture_output=True, text=True, check=True, cwd=HERE)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()
@@ -499,14 +501,14 @@ def _device_run(args, out: Path) -> int:
     The GPU targets run first and the JSON is rewritten after every cell, so a run cut short by the
     machine's time limit still leaves its most important numbers (``--report-only`` rewrites the
     report from that JSON later, with the machine it was measured on)."""
-    machine, models = _machine(), args.models.split(",")
+    machine, models, commit = _machine(), args.models.split(","), _commit()  # (the checkout as the run starts)
     results, paths = [], []
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def record(line: dict, into: list) -> None:
         into.append(line)
         print(json.dumps(line), flush=True)
-        _save(out, results, paths, machine, "device")
+        _save(out, results, paths, machine, "device", commit=commit)
 
     if GPU_TARGET_CELL[0] in models:
         record(_run_gpu_target(args.timeout), results)
@@ -521,7 +523,7 @@ def _device_run(args, out: Path) -> int:
                     reason = "not run in the device grid: libsvm's SVC takes minutes (BENCHMARKS.md has it)"
                 record({"model": model, "data": data, "method": method, "skipped": reason} if reason
                        else run_cell(model, data, method, args.timeout), results)
-    write_report(results, out, None, machine, grid="device", paths=paths, commit=_commit())
+    write_report(results, out, None, machine, grid="device", paths=paths, commit=commit)
     print(f"wrote {out}")
     return 0
 
