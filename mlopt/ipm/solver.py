@@ -130,20 +130,19 @@ def _build_result(data, core, status, v, info, iters, t_start, timings) -> IPMRe
     if not certificate_status:
         x, s, z = x / v.tau, s / v.tau, z / v.tau
     x, s, z = x.cpu().numpy(), s.cpu().numpy(), z.cpu().numpy()
-    nan_n, nan_m = np.full(data.n, np.nan), np.full(data.m, np.nan)
     certificate = None
     if status in (Status.PRIMAL_INFEASIBLE, Status.ALMOST_PRIMAL_INFEASIBLE):
         bz = _dot(data.b, z)
         z = z / abs(bz) if bz != 0 else z  # normalise so that bᵀz = −1
         certificate = z
-        x, s = nan_n, nan_m
+        x, s = np.full(data.n, np.nan), np.full(data.m, np.nan)
         pobj, dobj = np.inf, np.inf
     elif status in (Status.DUAL_INFEASIBLE, Status.ALMOST_DUAL_INFEASIBLE):
         qx = _dot(data.q, x)
         scale = 1.0 / abs(qx) if qx != 0 else 1.0  # normalise so that qᵀx = −1
         x, s = x * scale, s * scale
         certificate = x
-        z = nan_m
+        z = np.full(data.m, np.nan)
         pobj, dobj = -np.inf, -np.inf
     else:
         xPx = _dot(x, data.P @ x)
