@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from mlopt.ipm.upload import to_device
 from mlopt.losses import Loss
 from mlopt.penalties import Penalty
 
@@ -40,6 +41,8 @@ def _make_tensor(a, dtype, device) -> torch.Tensor:
     a = np.asarray(a, dtype=np.float64)
     if dtype == torch.float64 and torch.device(device).type == "cpu" and a.flags.c_contiguous and a.flags.writeable:
         return torch.from_numpy(a)  # no copy: the tensor is only read (cached X, y, s)
+    if dtype == torch.float64 and a.ndim == 2 and torch.device(device).type == "cuda":
+        return to_device(np.ascontiguousarray(a), device)  # a large X through pinned staging buffers (mlopt.ipm.upload)
     return torch.tensor(a, dtype=dtype, device=device)
 
 
