@@ -125,9 +125,7 @@ def _build_result(data, core, status, v, info, iters, t_start, timings) -> IPMRe
     # host); elementwise and correctly rounded, so the same bits as the host arithmetic
     d, e, c = core.eq
     x, s, z = v.x * d, v.s / e, v.z * e / c
-    certificate_status = status in (Status.PRIMAL_INFEASIBLE, Status.ALMOST_PRIMAL_INFEASIBLE,
-                                    Status.DUAL_INFEASIBLE, Status.ALMOST_DUAL_INFEASIBLE)
-    if not certificate_status:
+    if not status.is_infeasible:  # (a certificate is normalised below instead)
         x, s, z = x / v.tau, s / v.tau, z / v.tau
     x, s, z = x.cpu().numpy(), s.cpu().numpy(), z.cpu().numpy()
     certificate = None

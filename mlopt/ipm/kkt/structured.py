@@ -99,8 +99,8 @@ class StructuredKKTSolver(KKTSolver):
         # the local columns' entries (B) straight from the CSC arrays when every sample has the same layout
         # (what assemble builds); then only the other columns' entries go through the per-entry split below
         regular_b = _regular_local_entries(A, st, row_pos, ell)
-        i, j, v = _column_entries(A, *((0, st.local_cols[0, 0], st.local_cols[-1, -1] + 1, N)
-                                       if regular_b is not None else (0, N, N, N)))
+        c0 = int(st.local_cols[0, 0])  # (with regular_b: the local columns are c0 .. c0 + n·ℓ − 1)
+        i, j, v = _column_entries(A, [(0, N)] if regular_b is None else [(0, c0), (c0 + n * ell, N)])
         keep = v != 0
         if not keep.all():
             i, j, v = i[keep], j[keep], v[keep]
@@ -319,7 +319,7 @@ class StructuredKKTSolver(KKTSolver):
             # by sample (what assemble builds): no per-cone owner lookups
             g0 = int(np.argmin(grow_pos[rows2[:, 0]] >= 0)) if k and grow_pos[rows2[-1, 0]] < 0 else k
             first = _regular_cones(rows2[g0:], row_owner, row_pos, sample_rows) if g0 < k else None
-            if first is not None and (g0 == 0 or (grow_pos[rows2[:g0]] >= 0).all()):
+            if first is not None and (grow_pos[rows2[:g0]] >= 0).all():
                 cg = np.arange(g0)
                 slots = self._slots(None, None, None, first=self.newpos[ell + first], offset=g0)
             else:
@@ -727,11 +727,11 @@ def _regular_cones(rows2: np.ndarray, row_owner: np.ndarray, row_pos: np.ndarray
     return P
 
 
-def _column_entries(M: sp.csc_matrix, lo: int, hi: int, lo2: int, hi2: int):
-    """(rows, columns, values) of the entries of a CSC matrix in the column ranges [lo, hi) and
-    [lo2, hi2), in CSC order (the order of ``sp.coo_matrix(M)`` restricted to those columns)."""
+def _column_entries(M: sp.csc_matrix, ranges):
+    """(rows, columns, values) of the entries of a CSC matrix in the column ranges [lo, hi) of ``ranges``
+    (in increasing order), in CSC order (the order of ``sp.coo_matrix(M)`` restricted to those columns)."""
     ptr = M.indptr
-    parts = [(a, b) for a, b in ((lo, hi), (lo2, hi2)) if b > a]
+    parts = [(a, b) for a, b in ranges if b > a]
     rows = [M.indices[ptr[a]:ptr[b]] for a, b in parts]
     cols = [np.repeat(np.arange(a, b), np.diff(ptr[a:b + 1])) for a, b in parts]
     vals = [M.data[ptr[a]:ptr[b]] for a, b in parts]
