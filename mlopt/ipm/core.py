@@ -28,6 +28,17 @@ from .kkt.base import spmv
 from .problem import ProblemData
 from .status import Status
 
+#: Gondzio correctors: target step increase δ, the box [β_min σμ, β_max σμ] for the products, and the
+#: fraction γ of δ by which the step must grow for a corrected direction to be kept
+GONDZIO_DELTA, GONDZIO_BETA_MIN, GONDZIO_BETA_MAX, GONDZIO_GAMMA = 0.3, 0.1, 10.0, 0.1
+#: correctors run only on the CPU where the KKT backend estimates a factorization to cost at least this
+#: many solves.  LinearSVC, structured backend (estimate ≈ |G_c|/4), 2 CPU cores, with vs without:
+#: 1000×50 (11): 11 iterations instead of 14 but 12% slower; 5000×200 (48): 12 instead of 17, 0–13%
+#: faster; 10000×300 (73), 10000×400 (98): 14 instead of 18–19, 6% faster; 20000×500 (123): 15
+#: instead of 20, 13–18% faster; 100000×100 (25): 15 instead of 19, 3% slower.  On CUDA (solves
+#: bound by kernel launches, not flops) not measured: off
+CORRECTOR_MIN_FACTOR_COST = 45.0
+
 
 @dataclass
 class Iterate:
@@ -75,6 +86,9 @@ class IPMCore:
         self.kkt = make_kkt_solver(settings.kkt_solver, kkt_problem,
                                    self.cones.scaling_blocks(), settings)
         self.nu = self.cones.degree + 1
+        #: Gondzio correctors: LP/QP cones only, and only where a factorization costs many solves
+        self.use_correctors = bool(settings.centrality_correctors and self.cones.correctable and dev.type == "cpu"
+                                   and self.kkt.factor_cost_in_solves >= CORRECTOR_MIN_FACTOR_COST)
         self.line_search = LineSearch(settings.linesearch_backtrack_step, settings.linesearch_bisections,
                                       settings.linesearch_boundary_fraction)
         #: seconds spent in the KKT factorizations, the KKT solves (with refinement) and the cone scalings
@@ -158,6 +172,36 @@ class IPMCore:
             if not self.cones.symmetric and dual_only:
                 alpha = self.backtrack_to_barrier(v, d, alpha)
         return alpha
+
+    def correct_centrality(self, v: Iterate, step: Iterate, alpha: float, x1, z1, target: float):
+        """Gondzio's multiple centrality correctors (LP/QP cones): aim at the longer step
+        α̃ = min(1, α + δ); at the trial point v + α̃·step, move the complementarity products
+        sᵢzᵢ (and τκ) that left [β_min·σμ, β_max·σμ] back into it by one more solve with the same
+        factorization (zero residual terms); keep the corrected direction while its step grows by at
+        least γ·δ."""
+        st = self.st
+        lo, hi = GONDZIO_BETA_MIN * target, GONDZIO_BETA_MAX * target
+        for _ in range(st.centrality_correctors):
+            a_bound = alpha / st.max_step_fraction
+            if a_bound >= 1.0:
+                break
+            a_t = min(1.0, a_bound + GONDZIO_DELTA)
+            s_t, z_t = v.s + a_t * step.s, v.z + a_t * step.z
+            tk = (v.tau + a_t * step.tau) * (v.kappa + a_t * step.kappa)
+            d_s = self.cones.centrality_ds(s_t, z_t, lo, hi)
+            d_kappa = -max(min(max(tk, lo), hi) - tk, -hi)
+            n, m = step.x.shape[0], step.z.shape[0]
+            zx, zz = step.x.new_zeros(n), step.z.new_zeros(m)
+            corr = self.newton_step(v, x1, z1, zx, zz, 0.0, d_s, d_kappa)
+            if not _finite(corr):
+                break
+            trial = Iterate(step.x + corr.x, step.s + corr.s, step.z + corr.z,
+                            step.tau + corr.tau, step.kappa + corr.kappa)
+            a_new = self.step_length(v, trial, combined=True, dual_only=False)
+            if a_new < alpha + GONDZIO_GAMMA * GONDZIO_DELTA * st.max_step_fraction:
+                break
+            step, alpha = trial, a_new
+        return step, alpha
 
     def barrier(self, v: Iterate, d: Iterate, alpha: float) -> float:
         """Centrality measure: (ν+1)log μ(α) − log τ − log κ + Σ [f(s) + f*(z)]."""
@@ -256,6 +300,8 @@ class IPMCore:
                 break
             # ---- step length -------------------------------------------------------------------
             alpha = self.step_length(v, step, combined=True, dual_only=dual_only)
+            if self.use_correctors:
+                step, alpha = self.correct_centrality(v, step, alpha, x1, z1, sigma * mu)
             if not self.cones.symmetric and not dual_only and alpha < st.min_switch_step_length:
                 dual_only, alpha = True, 0.0
                 continue

@@ -8,7 +8,7 @@ import torch
 
 
 #: integer settings for which 0 is allowed
-_NONNEGATIVE_INTS = ("linesearch_bisections",)
+_NONNEGATIVE_INTS = ("linesearch_bisections", "centrality_correctors")
 
 
 @dataclass
@@ -23,6 +23,11 @@ class IPMSettings:
     #: used in the relative gap |pobj − dobj| / max(1, min(|pobj|, |dobj|))
     objective_constant: float = 0.0
     max_step_fraction: float = 0.99  #: fraction-to-boundary factor of the combined step
+    #: Gondzio's multiple centrality correctors after the Mehrotra step, at most this many per
+    #: iteration (one more solve each with the same factorization); problems whose cones are all
+    #: zero / nonnegative only (LP and QP), on the CPU, with a KKT backend whose factorization costs
+    #: many solves (``mlopt.ipm.core.CORRECTOR_MIN_FACTOR_COST``); 0 turns them off
+    centrality_correctors: int = 2
     device: str = "cpu"  #: torch device, "cpu" or "cuda" (or "cuda:k")
     # --- termination (full accuracy) --------------------------------------
     tol_gap_abs: float = 1e-8  #: absolute duality-gap tolerance

@@ -55,6 +55,8 @@ def test_bad_cone_type():
     (dict(linesearch_bisections=-1), ValueError, "linesearch_bisections"),
     (dict(linesearch_bisections=2.5), ValueError, "linesearch_bisections"),
     (dict(linesearch_boundary_fraction=0.0), ValueError, "linesearch_boundary_fraction"),
+    (dict(centrality_correctors=-1), ValueError, "centrality_correctors"),
+    (dict(centrality_correctors=1.5), ValueError, "centrality_correctors"),
 ])
 def test_bad_settings(kwargs, exc, word):
     with pytest.raises(exc, match=word):

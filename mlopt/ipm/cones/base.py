@@ -125,6 +125,14 @@ class ConeGroup:
         """Mehrotra / higher-order correction added to ``affine_ds`` for the corrector."""
         raise NotImplementedError
 
+    #: whether :meth:`centrality_ds` is implemented (Gondzio correctors)
+    correctable: bool = False
+
+    def centrality_ds(self, s: torch.Tensor, z: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+        """d_s of a centrality corrector at the trial point (s, z): −(clip(s∘z, lo, hi) − s∘z), with
+        decreases capped at hi."""
+        raise NotImplementedError
+
     def ds_from_dz_offset(self, d: torch.Tensor) -> torch.Tensor:
         """ξ such that Δs = −ξ − HΔz (Wᵀ(λ \\ d) for symmetric cones, d for exp cones)."""
         raise NotImplementedError

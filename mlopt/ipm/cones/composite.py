@@ -71,6 +71,7 @@ class CompositeCone:
         self.device = device
         self.degree = sum(g.degree for g in self.groups)
         self.symmetric = all(g.symmetric for g in self.groups)
+        self.correctable = all(g.correctable for g in self.groups)
 
     # --- helpers ---------------------------------------------------------------
     def _map(self, fn: Callable, *vecs: torch.Tensor) -> torch.Tensor:
@@ -128,6 +129,9 @@ class CompositeCone:
 
     def combined_ds_shift(self, dz, ds, sigma_mu: float):
         return self._map(lambda g, a, b: g.combined_ds_shift(a, b, sigma_mu), dz, ds)
+
+    def centrality_ds(self, s, z, lo: float, hi: float):
+        return self._map(lambda g, a, b: g.centrality_ds(a, b, lo, hi), s, z)
 
     def ds_from_dz_offset(self, d):
         return self._map(lambda g, a: g.ds_from_dz_offset(a), d)

@@ -58,6 +58,12 @@ class NonnegativeGroup(ConeGroup):
         # (W⁻ᵀΔs)∘(WΔz) − σμe = Δs·Δz − σμ
         return ds * dz - sigma_mu
 
+    correctable = True
+
+    def centrality_ds(self, s, z, lo, hi):
+        v = s * z
+        return -(v.clamp(lo, hi) - v).clamp_(min=-hi)
+
     def ds_from_dz_offset(self, d):
         # Wᵀ(λ \ d) = w·d/λ
         return self.w * d / self.lam

@@ -41,6 +41,11 @@ class ZeroGroup(ConeGroup):
     def combined_ds_shift(self, dz, ds, sigma_mu):
         return torch.zeros_like(dz)
 
+    correctable = True
+
+    def centrality_ds(self, s, z, lo, hi):
+        return torch.zeros_like(s)
+
     def ds_from_dz_offset(self, d):
         return torch.zeros_like(d)
 

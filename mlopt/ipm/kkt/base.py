@@ -137,6 +137,13 @@ class KKTSolver:
     #: set this; :meth:`update` then tries the exact factorisation before K_ε
     exact_ok = False
 
+    @property
+    def factor_cost_in_solves(self) -> float:
+        """Estimated cost of one factorization in units of one (refined) solve, from flop counts; 0 when
+        unknown.  The core loop adds centrality correctors (extra solves with the same factors) only
+        where this is large: see ``IPMSettings.centrality_correctors``."""
+        return 0.0
+
     def __init__(self, problem: KKTProblem, blocks: List[ScalingBlock], settings) -> None:
         self.problem = problem
         self.settings = settings

@@ -203,6 +203,14 @@ class StructuredKKTSolver(KKTSolver):
         self._block_maps = self._map_blocks(blocks, row_owner, row_pos, grow_pos, st.sample_rows)
         self._plan_factorization(static)
 
+    @property
+    def factor_cost_in_solves(self) -> float:
+        """A factorization: BᵀB by SYRK, (n·c)·|G_c|² flops, and the Cholesky of S, |G|³/3; a refined
+        solve: about four products with A_c (4·n·c·|G_c|), the per-sample substitutions (~10·n·n_b) and
+        the triangular solves with S (2|G|²).  About |G_c|/4 for n ≫ |G_c|."""
+        n, nGc, nG = self.ns * self.c, self.Gc.numel(), self.nG
+        return (n * nGc ** 2 + nG ** 3 / 3) / (4 * n * nGc + 10 * self.ns * self.nb + 2 * nG ** 2)
+
     # ------------------------------------------------------------------ setup helpers
     def _locate_terms(self, blockA, row_owner, row_pos, coup_of_pos, gcol_pos):
         """(coupling position k, global positions of its columns, which of them hold a nonzero) of every
