@@ -8,7 +8,8 @@ Homogeneous embedding with quadratic objective (Clarabel): find (x, z, s, τ, κ
 τ > 0 at the end gives the solution (x, s, z)/τ; κ > 0 gives a certificate of primal
 (bᵀz < 0) or dual (qᵀx < 0) infeasibility.  Each iteration takes a Mehrotra
 predictor–corrector step computed from two solves with the same KKT factorisation
-(see :func:`newton_step`).
+(see :func:`newton_step`), on LP/QP cones followed by up to two Gondzio centrality correctors
+where a factorization is dear (see :meth:`IPMCore.correct_centrality`).
 """
 from __future__ import annotations
 
