@@ -79,6 +79,8 @@ class ConeGroup:
 
     kind: str = "base"
     symmetric: bool = True
+    #: whether :meth:`centrality_ds` is implemented (Gondzio correctors: zero and nonnegative cones)
+    correctable: bool = False
 
     def __init__(self, idx: torch.Tensor) -> None:
         self.idx = idx
@@ -124,9 +126,6 @@ class ConeGroup:
     def combined_ds_shift(self, dz: torch.Tensor, ds: torch.Tensor, sigma_mu: float) -> torch.Tensor:
         """Mehrotra / higher-order correction added to ``affine_ds`` for the corrector."""
         raise NotImplementedError
-
-    #: whether :meth:`centrality_ds` is implemented (Gondzio correctors)
-    correctable: bool = False
 
     def centrality_ds(self, s: torch.Tensor, z: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
         """d_s of a centrality corrector at the trial point (s, z): −(clip(s∘z, lo, hi) − s∘z), with

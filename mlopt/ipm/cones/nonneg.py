@@ -16,6 +16,7 @@ def ratio_step(x: torch.Tensor, dx: torch.Tensor, alpha_max: float) -> float:
 
 class NonnegativeGroup(ConeGroup):
     kind = "nonneg"
+    correctable = True
 
     def __init__(self, idx):
         super().__init__(idx)
@@ -57,8 +58,6 @@ class NonnegativeGroup(ConeGroup):
     def combined_ds_shift(self, dz, ds, sigma_mu):
         # (W⁻ᵀΔs)∘(WΔz) − σμe = Δs·Δz − σμ
         return ds * dz - sigma_mu
-
-    correctable = True
 
     def centrality_ds(self, s, z, lo, hi):
         v = s * z

@@ -8,6 +8,7 @@ from .base import ConeGroup, ScalingBlock
 
 class ZeroGroup(ConeGroup):
     kind = "zero"
+    correctable = True
 
     @property
     def degree(self) -> int:
@@ -40,8 +41,6 @@ class ZeroGroup(ConeGroup):
 
     def combined_ds_shift(self, dz, ds, sigma_mu):
         return torch.zeros_like(dz)
-
-    correctable = True
 
     def centrality_ds(self, s, z, lo, hi):
         return torch.zeros_like(s)
