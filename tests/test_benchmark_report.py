@@ -59,3 +59,32 @@ def test_device_report_targets_and_added_measurement(rb, tmp_path):
     assert "Machine: EPYC, 2 cores.  Code: commit fedcba9." in cpu.read_text()
     assert ("not measured here (no GPU on this machine); on a GPU machine (`BENCHMARKS_GPU.md`, NVIDIA H200 (CUDA "
             "13.0)): lasso path 0.08 s (met), logistic 10⁶×1000 4.50 s (met).") in cpu.read_text()
+
+
+def test_target_rounds_spread(rb, tmp_path):
+    """The target cells' later rounds (same run) give the spread of the ratios under the grid's own line."""
+    cells = [_cell("logistic", "5000x200", "mlopt-structured", 0.25), _cell("logistic", "5000x200", "clarabel", 12.5),
+             _cell("logistic", "5000x200", "sklearn", 0.05), _cell("svm", "5000x200", "mlopt-structured", 0.2),
+             _cell("svm", "5000x200", "clarabel", 5.0)]
+    rounds = [dict(_cell("logistic", "5000x200", m, t), round=k)
+              for k, times in enumerate([(0.25, 11.0, 0.04), (0.2, 12.0, 0.05), (0.3, 12.0, 0.05)], start=1)
+              for m, t in zip(("mlopt-structured", "clarabel", "sklearn"), times)]
+    rounds.append(dict(_cell("svm", "5000x200", "clarabel", 5.0), round=1))  # no mlopt cell in that round: unused
+    out = tmp_path / "BENCHMARKS.md"
+    out.with_suffix(".json").write_text(json.dumps(dict(cells=cells, paths=[], grid="full", date="2026-01-01",
+                                                        machine="EPYC, 2 cores", commit="abc", rounds=rounds)))
+    assert rb.main(["--output", str(out), "--report-only"]) == 0
+    text = out.read_text()
+    assert "logistic 5000×200: mlopt 0.250 s vs CVXPY+Clarabel 12.50 s → 50.0× faster (target ≥ 50×: met" in text
+    # × Clarabel per round: 44, 60, 40; mlopt / scikit-learn: 6.25, 4, 6
+    assert ("  - 3 more rounds of these cells right after the grid, methods interleaved: × CVXPY+Clarabel "
+            "40.0–60.0× (median 44.0×; ≥ 50× in 1 of 3); mlopt / scikit-learn 4.0–6.2× (median 6.0×; ≤ 5× in 1 of 3).") \
+        in text
+    assert text.count("more rounds of these cells") == 1  # the SVM round without an mlopt cell gives no line
+    # a later GPU-target measurement rewrites the JSON and keeps the rounds
+    later = tmp_path / "target.json"
+    later.write_text(json.dumps(_cell("logistic", "1000000x1000", "mlopt-structured-cuda", 4.5)))
+    assert rb.main(["--output", str(out), "--add-target", str(later), "--target-commit", "def",
+                    "--target-machine", "one H200"]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["rounds"] == rounds
+    assert "median 44.0×" in out.read_text()
