@@ -78,8 +78,8 @@ def test_target_rounds_spread(rb, tmp_path):
     assert "logistic 5000×200: mlopt 0.250 s vs CVXPY+Clarabel 12.50 s → 50.0× faster (target ≥ 50×: met" in text
     # × Clarabel per round: 44, 60, 40; mlopt / scikit-learn: 6.25, 4, 6
     assert ("  - 3 more rounds of these cells right after the grid, methods interleaved: × CVXPY+Clarabel "
-            "40.0–60.0× (median 44.0×; ≥ 50× in 1 of 3); mlopt / scikit-learn 4.0–6.2× (median 6.0×; ≤ 5× in 1 of 3).") \
-        in text
+            "40.0–60.0× (median 44.0×; ≥ 50× in 1 of 3); mlopt / scikit-learn 4.0–6.2× "
+            "(median 6.0×; ≤ 5× in 1 of 3).") in text
     assert text.count("more rounds of these cells") == 1  # the SVM round without an mlopt cell gives no line
     # a later GPU-target measurement rewrites the JSON and keeps the rounds
     later = tmp_path / "target.json"

@@ -32,12 +32,15 @@ from .status import Status
 #: Gondzio correctors: target step increase δ, the box [β_min σμ, β_max σμ] for the products, and the
 #: fraction γ of δ by which the step must grow for a corrected direction to be kept
 GONDZIO_DELTA, GONDZIO_BETA_MIN, GONDZIO_BETA_MAX, GONDZIO_GAMMA = 0.3, 0.1, 10.0, 0.1
-#: correctors run only on the CPU where the KKT backend estimates a factorization to cost at least this
-#: many solves.  LinearSVC, structured backend (estimate ≈ |G_c|/4), 2 CPU cores, with vs without:
-#: 1000×50 (11): 11 iterations instead of 14 but 12% slower; 5000×200 (48): 12 instead of 17, 0–13%
-#: faster; 10000×300 (73), 10000×400 (98): 14 instead of 18–19, 6% faster; 20000×500 (123): 15
-#: instead of 20, 13–18% faster; 100000×100 (25): 15 instead of 19, 3% slower.  On CUDA (solves
-#: bound by kernel launches, not flops) not measured: off
+#: correctors run only on these device types (see below), and where the KKT backend estimates a
+#: factorization to cost at least CORRECTOR_MIN_FACTOR_COST solves
+CORRECTOR_DEVICES = ("cpu",)
+#: the gate on the estimated factorization cost, in solves.  LinearSVC, structured backend (estimate
+#: ≈ |G_c|/4), 2 CPU cores, with vs without: 1000×50 (11): 11 iterations instead of 14 but 12% slower;
+#: 5000×200 (48): 12 instead of 17, 0–13% faster; 10000×300 (73), 10000×400 (98): 14 instead of 18–19,
+#: 6% faster; 20000×500 (123): 15 instead of 20, 13–18% faster; 100000×100 (25): 15 instead of 19, 3%
+#: slower.  On CUDA (solves bound by kernel launches, not flops) not measured: off there
+#: (benchmarks/device/correctors.py measures both ways)
 CORRECTOR_MIN_FACTOR_COST = 45.0
 
 
@@ -88,7 +91,8 @@ class IPMCore:
                                    self.cones.scaling_blocks(), settings)
         self.nu = self.cones.degree + 1
         #: Gondzio correctors: LP/QP cones only, and only where a factorization costs many solves
-        self.use_correctors = bool(settings.centrality_correctors and self.cones.correctable and dev.type == "cpu"
+        self.use_correctors = bool(settings.centrality_correctors and self.cones.correctable
+                                   and dev.type in CORRECTOR_DEVICES
                                    and self.kkt.factor_cost_in_solves >= CORRECTOR_MIN_FACTOR_COST)
         self.line_search = LineSearch(settings.linesearch_backtrack_step, settings.linesearch_bisections,
                                       settings.linesearch_boundary_fraction)
