@@ -42,7 +42,7 @@ def _make_tensor(a, dtype, device) -> torch.Tensor:
     if dtype == torch.float64 and torch.device(device).type == "cpu" and a.flags.c_contiguous and a.flags.writeable:
         return torch.from_numpy(a)  # no copy: the tensor is only read (cached X, y, s)
     if dtype == torch.float64 and a.ndim == 2 and torch.device(device).type == "cuda":
-        return to_device(np.ascontiguousarray(a), device)  # a large X through pinned staging buffers (mlopt.ipm.upload)
+        return to_device(a, device)  # a large X through pinned staging buffers (mlopt.ipm.upload), any layout
     return torch.tensor(a, dtype=dtype, device=device)
 
 

@@ -186,6 +186,7 @@ class IPMCore:
         least γ·δ."""
         st = self.st
         lo, hi = GONDZIO_BETA_MIN * target, GONDZIO_BETA_MAX * target
+        zero_x, zero_z = torch.zeros_like(step.x), torch.zeros_like(step.z)  # residual terms of every corrector
         for _ in range(st.centrality_correctors):
             a_bound = alpha / st.max_step_fraction
             if a_bound >= 1.0:
@@ -195,9 +196,7 @@ class IPMCore:
             tk = (v.tau + a_t * step.tau) * (v.kappa + a_t * step.kappa)
             d_s = self.cones.centrality_ds(s_t, z_t, lo, hi)
             d_kappa = -max(min(max(tk, lo), hi) - tk, -hi)
-            n, m = step.x.shape[0], step.z.shape[0]
-            zx, zz = step.x.new_zeros(n), step.z.new_zeros(m)
-            corr = self.newton_step(v, x1, z1, zx, zz, 0.0, d_s, d_kappa)
+            corr = self.newton_step(v, x1, z1, zero_x, zero_z, 0.0, d_s, d_kappa)
             if not _finite(corr):
                 break
             trial = Iterate(step.x + corr.x, step.s + corr.s, step.z + corr.z,

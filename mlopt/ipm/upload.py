@@ -25,10 +25,13 @@ STAGING_THREADS = 8
 def to_device(X: np.ndarray, device) -> torch.Tensor:
     """X (float64, 2-D) as a new tensor on ``device``, bit for bit.
 
-    On CUDA, a matrix larger than one staging buffer goes by :func:`staged_copy`; anything else (and
-    any other device) by ``torch.as_tensor``."""
+    On CUDA, a matrix larger than one staging buffer goes by :func:`staged_copy` (any memory layout);
+    anything else (and any other device) by ``torch.as_tensor`` — a view of X on the CPU when X is
+    float64 with no negative strides (which torch cannot view: X is then copied to row-major first)."""
     dev = torch.device(device)
     if dev.type != "cuda" or X.nbytes <= STAGING_BYTES or X.ndim != 2:
+        if any(step < 0 for step in X.strides):
+            X = np.ascontiguousarray(X)
         return torch.as_tensor(X, dtype=torch.float64, device=dev)
     return staged_copy(X, dev, STAGING_BYTES, min(STAGING_THREADS, os.cpu_count() or 1))
 

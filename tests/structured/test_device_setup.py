@@ -102,6 +102,18 @@ def test_staged_copy_reproduces_X(shape, order, rows_per_chunk, threads):
     np.testing.assert_array_equal(out.numpy(), X)
 
 
+def test_to_device_reads_negative_strides():
+    """A reversed view (negative strides, which torch cannot view) is copied, bit for bit; a row-major
+    X on the CPU is viewed, not copied."""
+    from mlopt.ipm.upload import staged_copy, to_device
+
+    X = np.random.default_rng(3).standard_normal((7, 4))
+    for view in (X[::-1], X[:, ::-1], X[::-2, ::-1]):
+        np.testing.assert_array_equal(to_device(view, "cpu").numpy(), view)
+        np.testing.assert_array_equal(staged_copy(view, "cpu", 2 * 8 * 4, 2).numpy(), view)
+    assert np.shares_memory(to_device(X, "cpu").numpy(), X)
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("shape", [(1001, 37), (64, 64), (3, 5)])
