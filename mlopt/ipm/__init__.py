@@ -17,7 +17,8 @@ from .cvxpy_interface import IPM
 from .result import IPMResult
 from .settings import IPMSettings
 from .solver import solve
+from .start import StartPoint
 from .status import Status
 
 __all__ = ["solve", "IPM", "IPMResult", "IPMSettings", "Status", "ZeroCone", "NonnegativeCone",
-           "SecondOrderCone", "ExponentialCone", "BlockMatrix", "DataTerm"]
+           "SecondOrderCone", "ExponentialCone", "BlockMatrix", "DataTerm", "StartPoint"]

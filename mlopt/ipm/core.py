@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
@@ -66,7 +67,7 @@ class Iterate:
 class IPMCore:
     """State and main loop of the solver on (equilibrated) data."""
 
-    def __init__(self, data: ProblemData, eq, settings, t_start: float) -> None:
+    def __init__(self, data: ProblemData, eq, settings, t_start: float, start=None) -> None:
         self.st = settings
         self.t_start = t_start
         dev = torch.device(settings.device)
@@ -99,6 +100,9 @@ class IPMCore:
         #: seconds spent in the KKT factorizations, the KKT solves (with refinement) and the cone scalings
         self.timers = {"kkt_update": 0.0, "kkt_solve": 0.0, "cones": 0.0}
         self.history: list = []
+        self.start = start  #: a given StartPoint of the unscaled problem (mlopt.ipm.start), or None
+        #: which start the run took: "default", "given", or "rejected" (given but not interior)
+        self.start_used = "default" if start is None else "given"
 
     # ------------------------------------------------------------------ helpers
     def residuals(self, v: Iterate) -> Residuals:
@@ -118,7 +122,24 @@ class IPMCore:
         self.timers["kkt_solve"] += time.perf_counter() - t0
         return out
 
+    def given_point(self) -> Optional[Iterate]:
+        """The given start in the equilibrated variables (x/d, e·s, c·z/e, τ, c·κ), or None when it
+        is not interior (the cones' scaling update is the test)."""
+        d, e, c = self.eq
+        p = self.start
+        v = Iterate(p.x / d, p.s * e, p.z * (c / e), p.tau, c * p.kappa)
+        finite = all(bool(torch.isfinite(t).all()) for t in (v.x, v.s, v.z))
+        if finite and self.cones.update_scaling(v.s, v.z, 1.0, False):
+            return v
+        self.cones.set_identity_scaling()
+        self.start_used = "rejected"
+        return None
+
     def initial_point(self) -> Iterate:
+        if self.start is not None:
+            v = self.given_point()
+            if v is not None:
+                return v
         n, m = self.q.shape[0], self.b.shape[0]
         f64 = dict(dtype=torch.float64, device=self.dev)
         if not self.cones.symmetric:  # unit initialisation (exp cones present)

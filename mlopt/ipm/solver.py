@@ -15,11 +15,13 @@ from .kkt import resolve_kkt_solver
 from .problem import validate_problem
 from .result import IPMResult
 from .settings import IPMSettings
+from .start import InitialPoint, checked_start
 from .status import Status
 
 
 def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[object],
-          settings: Optional[IPMSettings] = None, **kwargs) -> IPMResult:
+          settings: Optional[IPMSettings] = None, *, initial_point: Optional[InitialPoint] = None,
+          **kwargs) -> IPMResult:
     """Solve  min ½xᵀPx + qᵀx  s.t.  Ax + s = b, s ∈ K  with the torch interior-point method.
 
     Parameters
@@ -32,6 +34,10 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
         ``ExponentialCone(count)``) whose dimensions add up to m, in row order.
     settings : an :class:`IPMSettings`, or settings as keyword arguments
         (``device="cuda"``, ``kkt_solver="dense"``, ``verbose=True``, ``tol=1e-9`` …).
+    initial_point : a :class:`StartPoint` (x, s, z, τ, κ of this problem, unscaled) to start from
+        instead of the solver's own start, or a function of the validated problem data returning
+        one (or None); see :mod:`mlopt.ipm.start`.  A point that is not interior is not used
+        (``attempts[i]["start"]`` says which start each run took).
 
     Returns
     -------
@@ -56,7 +62,13 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
     resolve_kkt_solver(settings.kkt_solver, settings.device)  # validate early
     data = validate_problem(P, q, A, b, cones, settings.device)
     validate_time = time.perf_counter() - t_start
-    result = _attempt(data, settings, settings.equilibrate_enable, t_start)
+    start = None
+    if initial_point is not None:
+        with torch_compute(settings.cpu_threads):
+            start = initial_point(data) if callable(initial_point) else initial_point
+            start = checked_start(start, data.n, data.m, torch.device(settings.device))
+    start_time = time.perf_counter() - t_start - validate_time
+    result = _attempt(data, settings, settings.equilibrate_enable, t_start, start)
     if result.status == Status.NUMERICAL_ERROR and settings.equilibrate_enable and settings.equilibrate_retry:
         # Ruiz scaling is a heuristic: on some ill-conditioned exponential-cone programs (nearly
         # separable logistic data with a large C) the scaled iterates lose centrality and stall,
@@ -66,7 +78,7 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
             if settings.verbose:
                 print("mlopt.ipm: the equilibrated run stalled; solving the unscaled data once more")
             try:
-                retry = _attempt(data, dataclasses.replace(settings, max_iter=remaining), False, t_start)
+                retry = _attempt(data, dataclasses.replace(settings, max_iter=remaining), False, t_start, start)
             except (FloatingPointError, RuntimeError, ValueError, ArithmeticError) as exc:
                 retry = None
                 result.attempts.append(dict(equilibrated=False, status=f"error: {exc}", iterations=0))
@@ -78,12 +90,14 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
                     result = retry
                 result.attempts = attempts
             result.solve_time = time.perf_counter() - t_start
-    result.timings = dict(validate=validate_time, **result.timings)
+    result.timings = dict(validate=validate_time, **({"start": start_time} if initial_point is not None else {}),
+                          **result.timings)
     return result
 
 
-def _attempt(data, settings: IPMSettings, equilibrate: bool, t_start: float) -> IPMResult:
-    """One run of the IPM on ``data``, equilibrated (Ruiz and cost scaling) or not.
+def _attempt(data, settings: IPMSettings, equilibrate: bool, t_start: float, start=None) -> IPMResult:
+    """One run of the IPM on ``data``, equilibrated (Ruiz and cost scaling) or not, from ``start``
+    (a checked :class:`~mlopt.ipm.start.StartPoint`) or from the solver's own start.
 
     ``t_start`` is the start of the whole :func:`solve` call, so a retry shares the time limit."""
     with torch_compute(settings.cpu_threads):
@@ -94,7 +108,7 @@ def _attempt(data, settings: IPMSettings, equilibrate: bool, t_start: float) -> 
         else:
             scaled, eq = no_equilibration(data)
         t_core = time.perf_counter()
-        core = IPMCore(scaled, eq, settings, t_start)
+        core = IPMCore(scaled, eq, settings, t_start, start)
         t_run = time.perf_counter()
         status, v, info, iters = core.run()
         timings = dict(equilibrate=t_core - t_eq, setup=t_run - t_core,
@@ -104,7 +118,7 @@ def _attempt(data, settings: IPMSettings, equilibrate: bool, t_start: float) -> 
         # BLAS threads (spinning after the last Gram product) hold: 8 ms per op, 34 ms per solve,
         # measured on 2 cores at 5000×200 logistic (m = 35000), instead of 0.1 ms
         result = _build_result(data, core, status, v, info, iters, t_start, timings)
-    result.attempts = [dict(equilibrated=equilibrate, status=status.value, iterations=iters)]
+    result.attempts = [dict(equilibrated=equilibrate, status=status.value, iterations=iters, start=core.start_used)]
     return result
 
 

@@ -17,7 +17,7 @@ structured KKT backend which rows/columns are global and which belong to each sa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,6 +45,8 @@ class StructuredProblem:
     n_outputs: int  # K
     fit_intercept: bool
     coef_shape: Tuple[int, ...]
+    sample_y: Optional[np.ndarray] = None  #: targets of the samples with positive weight
+    sample_c: Optional[np.ndarray] = None  #: their loss weights cᵢ = loss_weight·sᵢ
 
     def unpack(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """(coef of shape ``coef_shape``, intercept: float-like 0-d or (K,)) from the IPM's x."""
@@ -253,4 +255,5 @@ def assemble(objective: Objective) -> StructuredProblem:
     structure = SampleStructure(global_cols=np.arange(nG), local_cols=local_cols, sample_rows=sample_rows,
                                 coupling=np.asarray(coupling, dtype=np.int64), global_rows=global_rows)
     return StructuredProblem(P=P, q=q, A=A, b=b, cones=cones, structure=structure, n_features=d,
-                             n_outputs=K, fit_intercept=bool(nb), coef_shape=objective.coef_shape)
+                             n_outputs=K, fit_intercept=bool(nb), coef_shape=objective.coef_shape,
+                             sample_y=y, sample_c=c)

@@ -15,6 +15,7 @@ from mlopt.ipm.solver import torch_compute
 from mlopt.ipm.kkt import DenseColumns
 from mlopt.objective import Objective
 from mlopt.structured.assemble import assemble
+from mlopt.structured.logistic_start import logistic_start
 from mlopt.structured.batched_path import BATCHED_SETTINGS, batched_applicable, fit_path_batched
 from mlopt.structured.gram import (assemble_gram, gram_applicable, kernel_ridge_applicable, solve_kernel_ridge,
                                    solve_linear)
@@ -23,10 +24,11 @@ __all__ = ["fit_objective"]
 
 
 FORMS = ("auto", "samples", "gram")
+STARTS = ("auto", "default")
 _DEFAULTS = IPMSettings()  # the one-member batched path takes the general IPM's max_iter and threads
 
 
-def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
+def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto", start: str = "auto",
                   **ipm_settings: Any) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
     """Minimize ``objective`` with mlopt's interior-point method on its structured conic form.
 
@@ -46,6 +48,9 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
         Gram IPM with one member, ``info["kkt_solver"] == "batched_gram"``; any other setting, e.g.
         ``verbose``, selects the general IPM; plain ridge with d > n: the n×n kernel form,
         :func:`~mlopt.structured.gram.solve_kernel_ridge`).
+    start : "auto" (binary logistic with an ℓ₂ penalty and dense X, n ≥ d: the IPM starts from the
+        centered point of :mod:`mlopt.structured.logistic_start`, built from a Newton solve of the
+        smooth objective; ``info["start"] == "newton"``) or "default" (the IPM's own start).
     **ipm_settings : :class:`mlopt.ipm.IPMSettings` fields (``tol=1e-9``, ``verbose=True``,
         ``kkt_solver="qdldl"`` to solve the same data with a generic backend, …).
 
@@ -54,8 +59,8 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     coef : (d,) or (d, K);  intercept : 0-d array or (K,);
     info : dict with status, iterations, objective (f(w, b) of the objective),
         primal_objective, dual_objective, gap, gap_abs, primal_residual, dual_residual,
-        solve_time (IPM), setup_time (assembly), wall_time, kkt_solver, device, form, and, when the
-        IPM ran, timings (seconds by phase, :attr:`mlopt.ipm.IPMResult.timings`) and attempts
+        solve_time (IPM), setup_time (assembly), wall_time, kkt_solver, device, form, start ("newton"
+        or "default") and newton_steps (None without a Newton start), and, when the IPM ran, timings (seconds by phase, :attr:`mlopt.ipm.IPMResult.timings`) and attempts
         (:attr:`mlopt.ipm.IPMResult.attempts`: two when an equilibrated run stalled and the
         unscaled data were solved again).
 
@@ -72,6 +77,8 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     """
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {STARTS}, got {start!r}")
     if form == "auto":
         # an explicit KKT backend refers to the per-sample data: keep that form
         chosen = "kkt_solver" in ipm_settings or "kkt_structure" in ipm_settings
@@ -88,7 +95,8 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     ipm_settings.setdefault("kkt_solver", "structured_wide" if _wide(problem) else "structured")
     if ipm_settings["kkt_solver"] in ("structured", "structured_wide"):
         ipm_settings.setdefault("kkt_structure", problem.structure)
-    return _run_ipm(objective, problem, device, ipm_settings, t0, setup, "samples")
+    initial = logistic_start(objective, problem, device) if start == "auto" else None
+    return _run_ipm(objective, problem, device, ipm_settings, t0, setup, "samples", initial)
 
 
 def _wide(problem) -> bool:
@@ -171,11 +179,12 @@ def _fit_gram(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
     return coef, intercept, info
 
 
-def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form):
+def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form, initial=None):
     # the Gram form drops ½Σcᵢyᵢ²: give it to the IPM so that its relative gap is relative
     # to the model's objective, not to the (much larger) objective without the constant
     ipm_settings.setdefault("objective_constant", float(getattr(problem, "constant", 0.0)))
-    res = solve(problem.P, problem.q, problem.A, problem.b, problem.cones, device=device, **ipm_settings)
+    res = solve(problem.P, problem.q, problem.A, problem.b, problem.cones, device=device, initial_point=initial,
+                **ipm_settings)
     if res.status.is_optimal:
         coef, intercept = problem.unpack(res.x)
         value = objective.value(coef, intercept)
@@ -188,5 +197,7 @@ def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form):
                 gap=res.gap, gap_abs=res.gap_abs, primal_residual=res.primal_residual,
                 dual_residual=res.dual_residual, solve_time=res.solve_time, setup_time=setup,
                 wall_time=time.perf_counter() - t0, kkt_solver=res.kkt_solver, device=res.device, form=form,
+                start="newton" if res.attempts[-1].get("start") == "given" else "default",
+                newton_steps=None if initial is None else initial.info.get("newton_steps"),
                 timings=res.timings, attempts=res.attempts)
     return coef, intercept, info

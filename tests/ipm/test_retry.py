@@ -73,7 +73,7 @@ def test_no_retry_when_disabled_or_unscaled_or_solved(runs):
     runs["stall"] = set()
     res = solve(*simplex_qp())
     assert runs["equilibrated"] == [True] and res.attempts == [dict(equilibrated=True, status="solved",
-                                                                    iterations=res.iterations)]
+                                                                    iterations=res.iterations, start="default")]
 
 
 def test_failed_retry_keeps_the_first_result(runs):

@@ -1,0 +1,182 @@
+"""A centered warm start for the structured logistic IPM (binary loss, ℓ₂ penalty, dense X).
+
+    F(w, b) = Σᵢ cᵢ log(1 + e^{uᵢ}) + ½α‖w‖²,   uᵢ = −yᵢ(xᵢᵀw + b),  yᵢ = ±1.
+
+1. Newton's method with backtracking on F — one weighted Gram XᵀDX and one (d+1)×(d+1)
+   Cholesky per step, as scikit-learn's ``newton-cholesky`` — to a Newton decrement
+   λ²/2 ≤ :data:`NEWTON_TOL`·max(1, F): the point (w⁰, b⁰).
+2. The point of the conic program (:mod:`mlopt.structured.templates`: locals t, v₁, v₂;
+   v₁ + v₂ ≤ 1, (u − t, 1, v₁), (−t, 1, v₂) ∈ K_exp) on its central path at
+   μ = :data:`START_GAP`·F/ν for the fixed (w⁰, b⁰).  Per sample, with η solving
+   η + (2μ/c) sinh η = u (odd and increasing in η; η → u as μ → 0):
+
+       duals   exp₁ (−cσ(η), ·, λ),  exp₂ (−cσ(−η), ·, λ),  orthant λ = c + 3μ, the middle
+               components chosen so that r(z) = μ (dual barrier of :mod:`mlopt.ipm.cones.exp_barrier`);
+       slacks  s = −μ∇f*(z): exp₁ = (u − t, 1, v₁), exp₂ = (−t, 1, v₂), orthant μ/λ;
+       locals  t = softplus(η) + log(λ/c) + (μ/c)(1 + e^η),  vₖ = (μ + cσ(±η))/λ.
+
+   The point is primal feasible (rz = 0), dual feasible in the local columns, centered (each
+   cone's sᵀz is its degree times μ, and τκ = μ), so its relative gap is START_GAP; its dual
+   residual on (w, b) is ∇F(w⁰, b⁰) + O(μ).  The IPM (:func:`mlopt.ipm.solve`,
+   ``initial_point``) then only closes that gap: 3 iterations instead of 11 at 5000×200.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+
+from mlopt.ipm.block_matrix import BlockMatrix
+from mlopt.ipm.kkt.sample_structure import gram_matrix
+from mlopt.ipm.start import StartPoint
+
+#: the start's relative duality gap μν/F (measured at 5000×200: 1e-3 → 5 iterations, 1e-4 → 3, 1e-5 → 3)
+START_GAP = 1e-4
+#: Newton stops at λ²/2 ≤ NEWTON_TOL·max(1, F) (λ² = gᵀH⁻¹g: F − min F to second order)
+NEWTON_TOL = 1e-14
+#: Newton steps before the start is given up (the IPM then starts from its own point)
+NEWTON_MAX_STEPS = 50
+
+
+def newton_logistic(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha: float, fit_intercept: bool,
+                    max_steps: int = NEWTON_MAX_STEPS) -> Optional[Tuple[torch.Tensor, float, float, int]]:
+    """Minimize F (module docstring) by Newton's method with Armijo backtracking from (0, 0).
+
+    Returns (w, b, F(w, b), steps), or None when a Hessian is not positive definite or the
+    decrement test is not met within ``max_steps``."""
+    n, d = X.shape
+    f64 = dict(dtype=torch.float64, device=X.device)
+    cy, cyy = c * y, c * y * y
+    w, b = torch.zeros(d, **f64), 0.0
+    buf = torch.empty_like(X)  # the weighted rows √hᵢ xᵢ, one buffer for every step
+
+    def value(w, b):
+        u = -y * (X @ w + b)
+        return float((c * torch.logaddexp(torch.zeros_like(u), u)).sum()) + 0.5 * alpha * float(w @ w), u
+
+    F, u = value(w, b)
+    for step in range(max_steps + 1):
+        sig = torch.sigmoid(u)
+        r = cy * sig
+        g = torch.cat([alpha * w - X.T @ r, (-r.sum()).reshape(1)]) if fit_intercept else alpha * w - X.T @ r
+        h = cyy * sig * torch.sigmoid(-u)
+        H = torch.empty((d + 1, d + 1) if fit_intercept else (d, d), **f64)
+        H[:d, :d] = gram_matrix(torch.mul(X, h.sqrt()[:, None], out=buf))
+        H.diagonal()[:d] += alpha
+        if fit_intercept:
+            Xh = X.T @ h
+            H[:d, d], H[d, :d], H[d, d] = Xh, Xh, h.sum()
+        L, info = torch.linalg.cholesky_ex(H)
+        if int(info) != 0:
+            return None
+        step_dir = -torch.cholesky_solve(g[:, None], L)[:, 0]
+        decrement = -float(g @ step_dir)  # λ² ≥ 0
+        if decrement / 2 <= NEWTON_TOL * max(1.0, abs(F)):
+            return w, b, F, step
+        if step == max_steps:
+            return None
+        dw, db = step_dir[:d], float(step_dir[d]) if fit_intercept else 0.0
+        t = 1.0
+        while True:
+            F_new, u_new = value(w + t * dw, b + t * db)
+            if F_new <= F - 0.25 * t * decrement:
+                break
+            t *= 0.5
+            if t < 1e-12:  # no descent left at this precision: the decrement test decides
+                return (w, b, F, step) if decrement <= 1e-8 * max(1.0, abs(F)) else None
+        w, b, F, u = w + t * dw, b + t * db, F_new, u_new
+    return None
+
+
+def central_eta(u: torch.Tensor, k: torch.Tensor, iters: int = 100) -> torch.Tensor:
+    """η solving η + k·sinh η = u (k > 0), elementwise: Newton's method on |u| from
+    min(|u|, asinh(|u|/k)), a point right of the root of this convex increasing function, so the
+    iterates decrease monotonically to it."""
+    a = u.abs()
+    eta = torch.minimum(a, torch.asinh(a / k))
+    for _ in range(iters):
+        step = (eta + k * torch.sinh(eta) - a) / (1.0 + k * torch.cosh(eta))
+        eta = (eta - step).clamp(min=0.0)
+        if float(step.abs().max()) <= 4e-16 * max(1.0, float(eta.max())):
+            break
+    return torch.sign(u) * eta
+
+
+def central_point(problem, X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, w: torch.Tensor, b: float,
+                  mu: float, n_var: int, n_rows: int) -> StartPoint:
+    """The centered point of the module docstring (step 2) in the layout of ``problem``
+    (a :class:`~mlopt.structured.assemble.StructuredProblem` of the binary logistic loss)."""
+    f64 = dict(dtype=torch.float64, device=X.device)
+    d = problem.n_features
+    u = -y * (X @ w + b)
+    eta = central_eta(u, 2.0 * mu / c)
+    sp_, sm = torch.sigmoid(eta), torch.sigmoid(-eta)
+    lam = c + 3.0 * mu
+    log_ratio = torch.log(lam / c)
+    l1 = log_ratio + torch.logaddexp(torch.zeros_like(eta), -eta)  # log(λ/(cσ(η)))
+    l2 = log_ratio + torch.logaddexp(torch.zeros_like(eta), eta)  # log(λ/(cσ(−η)))
+    a1, a2 = -c * sp_, -c * sm
+    t = l2 + (mu / c) * (1.0 + torch.exp(eta))
+    v1, v2 = (mu - a1) / lam, (mu - a2) / lam
+    x = torch.zeros(n_var, **f64)
+    x[:d] = w
+    if problem.fit_intercept:
+        x[d] = b
+    cols = torch.as_tensor(problem.structure.local_cols, device=X.device)
+    x[cols[:, 0]], x[cols[:, 1]], x[cols[:, 2]] = t, v1, v2
+    rows = torch.as_tensor(problem.structure.sample_rows, device=X.device)  # [orthant, exp₁ (3), exp₂ (3)]
+    one = torch.ones_like(t)
+    s_cols = (mu / lam, -l1 + mu / a1, one, v1, -t, one, v2)  # exp₁'s first slack: u − t, cancellation-free
+    z_cols = (lam, a1, mu + a1 * (1.0 + l1), lam, a2, mu + a2 * (1.0 + l2), lam)
+    s, z = torch.zeros(n_rows, **f64), torch.zeros(n_rows, **f64)
+    for j in range(7):  # the template's seven rows (a loop over rows, not samples)
+        s[rows[:, j]] = s_cols[j]
+        z[rows[:, j]] = z_cols[j]
+    return StartPoint(x, s, z, 1.0, mu)
+
+
+class LogisticStart:
+    """``initial_point`` for :func:`mlopt.ipm.solve`: Newton's (w⁰, b⁰), then the centered point
+    at relative gap :data:`START_GAP`; None (the IPM's own start) if Newton does not converge.
+    ``info`` records the Newton steps taken."""
+
+    def __init__(self, problem, alpha: float, device) -> None:
+        self.problem, self.alpha, self.device = problem, float(alpha), torch.device(device)
+        self.info: dict = {}
+
+    def __call__(self, data) -> Optional[StartPoint]:
+        A = data.A
+        if not isinstance(A, BlockMatrix) or A.x_sparse:
+            return None
+        X = A.device_X(self.device)
+        f64 = dict(dtype=torch.float64, device=self.device)
+        y = torch.as_tensor(self.problem.sample_y, **f64)
+        c = torch.as_tensor(self.problem.sample_c, **f64)
+        found = newton_logistic(X, y, c, self.alpha, self.problem.fit_intercept)
+        self.info["newton_steps"] = None if found is None else found[3]
+        if found is None:
+            return None
+        w, b, F, _ = found
+        nu = 7 * X.shape[0] + 1  # orthant (1) + two exp cones (3 each) per sample, and τκ
+        mu = START_GAP * max(F, 1e-300) / nu
+        if not math.isfinite(mu) or mu <= 0:
+            return None
+        return central_point(self.problem, X, y, c, w, b, mu, data.n, data.m)
+
+
+def logistic_start(objective, problem, device) -> Optional[LogisticStart]:
+    """A :class:`LogisticStart` where it applies — binary logistic loss, a pure ℓ₂ penalty with a
+    positive weight (F strongly convex), no ``positive`` / ``bounds`` rows, dense X with n ≥ d —
+    else None."""
+    if objective.loss.name != "logistic" or problem.sample_y is None:
+        return None
+    l1, l2 = objective.penalty_weights
+    if l1 != 0 or not l2 > 0 or objective.positive or objective.bounds is not None:
+        return None
+    if problem.A.x_sparse or problem.A.X.shape[0] < problem.A.X.shape[1]:
+        return None
+    if not np.all(np.abs(problem.sample_y) == 1):
+        return None
+    return LogisticStart(problem, l2, device)
