@@ -165,7 +165,7 @@ def _path(estimator, X, target, sample_weight, param: str, values) -> PathResult
     if name in FIRST_ORDER_SOLVERS:
         fit_one, label = (lambda obj: estimator._fit_first_order(obj, name)), name
     elif name == "mlopt" and structured_supported(objective):
-        fit_one, label = estimator._fit_structured, "MLOPT (structured)"
+        fit_one, label = _warm_structured_fitter(estimator), "MLOPT (structured)"
     else:
         fit_one, label = _cvxpy_fitter(estimator, objective), None
 
@@ -235,6 +235,20 @@ def _batched_path(estimator, objective: Objective, param: str, vals: np.ndarray,
             coef, intercept = res.coefs[k].reshape(shape), np.asarray(res.intercepts[k])
         results.append((coef, intercept, {}, info))
     return _collect(estimator, param, vals, results, label)
+
+
+def _warm_structured_fitter(estimator):
+    """The structured fit for one path entry after another, each logistic fit's Newton start beginning
+    at the previous entry's solution (:mod:`mlopt.structured.logistic_start`; others ignore it)."""
+    previous = {}
+
+    def fit_one(objective: Objective):
+        coef, intercept, extra, info = estimator._fit_structured(objective, newton_init=previous.get("solution"))
+        if np.ndim(coef) == 1:
+            previous["solution"] = (coef, float(np.ravel(intercept)[0]) if np.size(intercept) else 0.0)
+        return coef, intercept, extra, info
+
+    return fit_one
 
 
 def _cvxpy_fitter(estimator, objective: Objective):

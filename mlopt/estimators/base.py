@@ -149,11 +149,13 @@ class ConvexLinearModel(BaseEstimator):
         extra = {"scale": None if problem.scale is None else float(problem.scale.value)}
         return coef, np.asarray(intercept, dtype=float), extra, info
 
-    def _fit_structured(self, objective: Objective):
-        """mlopt's IPM on the directly assembled conic program (no CVXPY), structured KKT solves."""
+    def _fit_structured(self, objective: Objective, newton_init=None):
+        """mlopt's IPM on the directly assembled conic program (no CVXPY), structured KKT solves
+        (``newton_init``: where a logistic fit's Newton start begins, e.g. a path's previous solution)."""
         from mlopt.structured import fit_objective
 
-        coef, intercept, res = fit_objective(objective, device=self.device, **(self.solver_options or {}))
+        coef, intercept, res = fit_objective(objective, device=self.device, newton_init=newton_init,
+                                             **(self.solver_options or {}))
         status = _IPM_TO_CVXPY_STATUS.get(res["status"], res["status"])
         info = SolveInfo(solver="MLOPT (structured)", status=status, objective=res["objective"],
                          iterations=res["iterations"], solve_time=res["solve_time"], wall_time=res["wall_time"],

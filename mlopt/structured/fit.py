@@ -6,7 +6,7 @@ assemble (numpy/scipy, no CVXPY) → :func:`mlopt.ipm.solve` with ``kkt_solver="
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -29,7 +29,7 @@ _DEFAULTS = IPMSettings()  # the one-member batched path takes the general IPM's
 
 
 def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto", start: str = "auto",
-                  **ipm_settings: Any) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
+                  newton_init: Optional[Tuple[np.ndarray, float]] = None, **ipm_settings: Any) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
     """Minimize ``objective`` with mlopt's interior-point method on its structured conic form.
 
     Parameters
@@ -51,6 +51,8 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     start : "auto" (binary logistic with an ℓ₂ penalty and dense X, n ≥ d: the IPM starts from the
         centered point of :mod:`mlopt.structured.logistic_start`, built from a Newton solve of the
         smooth objective; ``info["start"] == "newton"``) or "default" (the IPM's own start).
+    newton_init : (coef, intercept) where that Newton solve starts (default 0): a path passes its
+        previous solution (fewer Newton steps); ignored where the Newton start does not apply.
     **ipm_settings : :class:`mlopt.ipm.IPMSettings` fields (``tol=1e-9``, ``verbose=True``,
         ``kkt_solver="qdldl"`` to solve the same data with a generic backend, …).
 
@@ -95,7 +97,7 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     ipm_settings.setdefault("kkt_solver", "structured_wide" if _wide(problem) else "structured")
     if ipm_settings["kkt_solver"] in ("structured", "structured_wide"):
         ipm_settings.setdefault("kkt_structure", problem.structure)
-    initial = logistic_start(objective, problem, device) if start == "auto" else None
+    initial = logistic_start(objective, problem, device, newton_init) if start == "auto" else None
     return _run_ipm(objective, problem, device, ipm_settings, t0, setup, "samples", initial)
 
 

@@ -34,22 +34,29 @@ from mlopt.ipm.start import StartPoint
 
 #: the start's relative duality gap μν/F (measured at 5000×200: 1e-3 → 5 iterations, 1e-4 → 3, 1e-5 → 3)
 START_GAP = 1e-4
-#: Newton stops at λ²/2 ≤ NEWTON_TOL·max(1, F) (λ² = gᵀH⁻¹g: F − min F to second order)
-NEWTON_TOL = 1e-14
+#: Newton stops at λ²/2 ≤ NEWTON_TOL·max(1, F) (λ² = gᵀH⁻¹g: F − min F to second order; 1e-14 left
+#: coefficients 1e-6 off after a warm-started path step, so Newton goes on to the rounding floor)
+NEWTON_TOL = 1e-24
+#: below λ²/2 = NEWTON_FULL_STEPS·max(1, F) Newton takes full steps (λ ≲ 1e-3√F: the quadratic region)
+NEWTON_FULL_STEPS = 1e-6
 #: Newton steps before the start is given up (the IPM then starts from its own point)
 NEWTON_MAX_STEPS = 50
 
 
 def newton_logistic(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha: float, fit_intercept: bool,
-                    max_steps: int = NEWTON_MAX_STEPS) -> Optional[Tuple[torch.Tensor, float, float, int]]:
-    """Minimize F (module docstring) by Newton's method with Armijo backtracking from (0, 0).
+                    max_steps: int = NEWTON_MAX_STEPS, init: Optional[Tuple[torch.Tensor, float]] = None
+                    ) -> Optional[Tuple[torch.Tensor, float, float, int]]:
+    """Minimize F (module docstring) by Newton's method from ``init`` = (w, b) (default (0, 0); a path
+    passes its previous solution): Armijo backtracking while λ²/2 > :data:`NEWTON_FULL_STEPS`·max(1, F),
+    full steps below (quadratic convergence, where F's rounding hides the decrease), until
+    λ²/2 ≤ :data:`NEWTON_TOL`·max(1, F) or λ² stops falling tenfold per step (the rounding floor).
 
-    Returns (w, b, F(w, b), steps), or None when a Hessian is not positive definite or the
-    decrement test is not met within ``max_steps``."""
+    Returns (w, b, F(w, b), steps), or None when a Hessian is not positive definite, a full step
+    increases F, or the tests are not met within ``max_steps``."""
     n, d = X.shape
     f64 = dict(dtype=torch.float64, device=X.device)
     cy, cyy = c * y, c * y * y
-    w, b = torch.zeros(d, **f64), 0.0
+    w, b = (torch.zeros(d, **f64), 0.0) if init is None else (init[0].to(**f64), float(init[1]) if fit_intercept else 0.0)
     buf = torch.empty_like(X)  # the weighted rows √hᵢ xᵢ, one buffer for every step
 
     def value(w, b):
@@ -57,6 +64,7 @@ def newton_logistic(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha: fl
         return float((c * torch.logaddexp(torch.zeros_like(u), u)).sum()) + 0.5 * alpha * float(w @ w), u
 
     F, u = value(w, b)
+    previous = math.inf
     for step in range(max_steps + 1):
         sig = torch.sigmoid(u)
         r = cy * sig
@@ -73,19 +81,26 @@ def newton_logistic(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha: fl
             return None
         step_dir = -torch.cholesky_solve(g[:, None], L)[:, 0]
         decrement = -float(g @ step_dir)  # λ² ≥ 0
-        if decrement / 2 <= NEWTON_TOL * max(1.0, abs(F)):
+        scale = max(1.0, abs(F))
+        quadratic = decrement / 2 <= NEWTON_FULL_STEPS * scale
+        if decrement / 2 <= NEWTON_TOL * scale or (quadratic and decrement > 0.1 * previous):
             return w, b, F, step
         if step == max_steps:
             return None
+        previous = decrement
         dw, db = step_dir[:d], float(step_dir[d]) if fit_intercept else 0.0
         t = 1.0
         while True:
             F_new, u_new = value(w + t * dw, b + t * db)
+            if quadratic:
+                if F_new > F + 1e-12 * scale:
+                    return None
+                break
             if F_new <= F - 0.25 * t * decrement:
                 break
             t *= 0.5
-            if t < 1e-12:  # no descent left at this precision: the decrement test decides
-                return (w, b, F, step) if decrement <= 1e-8 * max(1.0, abs(F)) else None
+            if t < 1e-12:
+                return None
         w, b, F, u = w + t * dw, b + t * db, F_new, u_new
     return None
 
@@ -140,10 +155,11 @@ def central_point(problem, X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, w:
 class LogisticStart:
     """``initial_point`` for :func:`mlopt.ipm.solve`: Newton's (w⁰, b⁰), then the centered point
     at relative gap :data:`START_GAP`; None (the IPM's own start) if Newton does not converge.
-    ``info`` records the Newton steps taken."""
+    ``init`` = (coef, intercept) starts Newton there instead of at 0.  ``info`` records the Newton steps."""
 
-    def __init__(self, problem, alpha: float, device) -> None:
+    def __init__(self, problem, alpha: float, device, init=None) -> None:
         self.problem, self.alpha, self.device = problem, float(alpha), torch.device(device)
+        self.init = init
         self.info: dict = {}
 
     def __call__(self, data) -> Optional[StartPoint]:
@@ -154,7 +170,8 @@ class LogisticStart:
         f64 = dict(dtype=torch.float64, device=self.device)
         y = torch.as_tensor(self.problem.sample_y, **f64)
         c = torch.as_tensor(self.problem.sample_c, **f64)
-        found = newton_logistic(X, y, c, self.alpha, self.problem.fit_intercept)
+        init = None if self.init is None else (torch.as_tensor(self.init[0], **f64), self.init[1])
+        found = newton_logistic(X, y, c, self.alpha, self.problem.fit_intercept, init=init)
         self.info["newton_steps"] = None if found is None else found[3]
         if found is None:
             return None
@@ -166,10 +183,10 @@ class LogisticStart:
         return central_point(self.problem, X, y, c, w, b, mu, data.n, data.m)
 
 
-def logistic_start(objective, problem, device) -> Optional[LogisticStart]:
-    """A :class:`LogisticStart` where it applies — binary logistic loss, a pure ℓ₂ penalty with a
-    positive weight (F strongly convex), no ``positive`` / ``bounds`` rows, dense X with n ≥ d —
-    else None."""
+def logistic_start(objective, problem, device, init=None) -> Optional[LogisticStart]:
+    """A :class:`LogisticStart` (Newton from ``init`` = (coef, intercept), or from 0) where it applies —
+    binary logistic loss, a pure ℓ₂ penalty with a positive weight (F strongly convex), no ``positive`` /
+    ``bounds`` rows, dense X with n ≥ d — else None."""
     if objective.loss.name != "logistic" or problem.sample_y is None:
         return None
     l1, l2 = objective.penalty_weights
@@ -179,4 +196,11 @@ def logistic_start(objective, problem, device) -> Optional[LogisticStart]:
         return None
     if not np.all(np.abs(problem.sample_y) == 1):
         return None
-    return LogisticStart(problem, l2, device)
+    if init is not None:
+        coef = np.asarray(init[0], dtype=np.float64)
+        b = float(np.asarray(init[1], dtype=np.float64).reshape(-1)[0]) if np.size(init[1]) else 0.0
+        if coef.shape != (problem.n_features,) or not (np.all(np.isfinite(coef)) and np.isfinite(b)):
+            raise ValueError(f"newton_init: coef must be a finite ({problem.n_features},) array and the intercept a "
+                             f"finite number, got shape {coef.shape}")
+        init = (coef, b)
+    return LogisticStart(problem, l2, device, init)

@@ -211,3 +211,33 @@ def test_newton_start_on_each_device(device):
     assert info["start"] == "newton" and info["status"] == "solved"
     np.testing.assert_allclose(coef, ref_coef, rtol=1e-5, atol=1e-7)
     assert abs(info["objective"] - ref["objective"]) <= 1e-9 * abs(ref["objective"])
+
+
+def test_newton_init_from_a_neighbouring_solution_takes_fewer_steps():
+    X, y = _cancer()
+    near, _, _ = fit_objective(LogisticRegression(C=100.0).get_objective(X, y))
+    objective = LogisticRegression(C=1000.0).get_objective(X, y)
+    coef0, b0, cold = fit_objective(objective)
+    coef1, b1, warm = fit_objective(objective, newton_init=(near, 0.0))
+    assert warm["start"] == cold["start"] == "newton"
+    assert warm["newton_steps"] < cold["newton_steps"]
+    assert abs(warm["objective"] - cold["objective"]) <= 1e-9 * abs(cold["objective"])
+    with pytest.raises(ValueError, match="newton_init"):
+        fit_objective(objective, newton_init=(near[:-1], 0.0))
+    with pytest.raises(ValueError, match="newton_init"):
+        fit_objective(objective, newton_init=(np.full_like(near, np.nan), 0.0))
+    _, _, info = fit_objective(LinearSVC().get_objective(X, y), newton_init=(near, 0.0))  # ignored there
+    assert info["start"] == "default" and info["status"] == "solved"
+
+
+def test_logistic_path_warm_starts_match_independent_fits():
+    from mlopt import regularization_path
+
+    X, y = _cancer()
+    Cs = [0.01, 0.1, 1.0, 10.0]
+    path = regularization_path(LogisticRegression(solver="mlopt"), X, y, param="C", values=Cs)
+    assert path.statuses == ["optimal"] * len(Cs)
+    for k, C in enumerate(Cs):
+        ref = LogisticRegression(C=C, solver="mlopt").fit(X, y)
+        np.testing.assert_allclose(path.coefs[k], ref.coef_, rtol=1e-5, atol=1e-7 * max(1.0, C))
+        np.testing.assert_allclose(path.intercepts[k], ref.intercept_, rtol=1e-5, atol=1e-7 * max(1.0, C))
