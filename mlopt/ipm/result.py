@@ -32,7 +32,9 @@ class IPMResult:
         the Schur complement's data term, B = D^{1/2}A_c and BᵀB; for structured_wide the QR of B and
         its n×n Grams).  Wall-clock seconds on the host: on CUDA, kernels run asynchronously, so the
         split between phases is approximate there.  They belong to the run whose result is returned.
-    attempts : one dict per run of the method, in order: equilibrated (bool), status, iterations.
+    start : which start the returned run took: "default" (the solver's own), "given" (``initial_point``)
+        or "rejected" (given, but not interior: the solver's own instead).
+    attempts : one dict per run of the method, in order: equilibrated (bool), status, iterations, start.
         Two entries when the equilibrated run stopped with numerical_error and the unscaled data
         were solved once more (setting ``equilibrate_retry``; the runs share ``max_iter`` and
         ``time_limit``): the retry's result is returned only when it reached a solution or an
@@ -60,6 +62,7 @@ class IPMResult:
     history: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     attempts: list = field(default_factory=list)
+    start: str = "default"
 
     @property
     def obj_val(self) -> float:

@@ -118,6 +118,7 @@ def _attempt(data, settings: IPMSettings, equilibrate: bool, t_start: float, sta
         # BLAS threads (spinning after the last Gram product) hold: 8 ms per op, 34 ms per solve,
         # measured on 2 cores at 5000×200 logistic (m = 35000), instead of 0.1 ms
         result = _build_result(data, core, status, v, info, iters, t_start, timings)
+    result.start = core.start_used
     result.attempts = [dict(equilibrated=equilibrate, status=status.value, iterations=iters, start=core.start_used)]
     return result
 

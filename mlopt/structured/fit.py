@@ -29,7 +29,8 @@ _DEFAULTS = IPMSettings()  # the one-member batched path takes the general IPM's
 
 
 def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto", start: str = "auto",
-                  newton_init: Optional[Tuple[np.ndarray, float]] = None, **ipm_settings: Any) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
+                  newton_init: Optional[Tuple[np.ndarray, float]] = None,
+                  **ipm_settings: Any) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
     """Minimize ``objective`` with mlopt's interior-point method on its structured conic form.
 
     Parameters
@@ -199,7 +200,7 @@ def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form, initial=
                 gap=res.gap, gap_abs=res.gap_abs, primal_residual=res.primal_residual,
                 dual_residual=res.dual_residual, solve_time=res.solve_time, setup_time=setup,
                 wall_time=time.perf_counter() - t0, kkt_solver=res.kkt_solver, device=res.device, form=form,
-                start="newton" if res.attempts[-1].get("start") == "given" else "default",
+                start="newton" if res.start == "given" else "default",
                 newton_steps=None if initial is None else initial.info.get("newton_steps"),
                 timings=res.timings, attempts=res.attempts)
     return coef, intercept, info

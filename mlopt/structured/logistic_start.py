@@ -171,7 +171,10 @@ class LogisticStart:
         y = torch.as_tensor(self.problem.sample_y, **f64)
         c = torch.as_tensor(self.problem.sample_c, **f64)
         init = None if self.init is None else (torch.as_tensor(self.init[0], **f64), self.init[1])
-        found = newton_logistic(X, y, c, self.alpha, self.problem.fit_intercept, init=init)
+        try:
+            found = newton_logistic(X, y, c, self.alpha, self.problem.fit_intercept, init=init)
+        except (torch.cuda.OutOfMemoryError, MemoryError):  # its n×d buffer: the IPM may still fit
+            found = None
         self.info["newton_steps"] = None if found is None else found[3]
         if found is None:
             return None

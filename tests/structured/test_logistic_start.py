@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from mlopt.datasets import make_classification
-from mlopt.estimators import ElasticNet, LinearSVC, LogisticRegression
+from mlopt.estimators import LinearSVC, LogisticRegression
 from mlopt.ipm import NonnegativeCone, StartPoint, solve
 from mlopt.ipm.cones.exp_barrier import dual_feasible, dual_grad_factor, primal_feasible
 from mlopt.structured import assemble, fit_objective
@@ -179,7 +179,7 @@ def test_solve_uses_a_given_interior_point():
     res = solve(*_lp(), initial_point=start)
     ref = solve(*_lp())
     assert res.status.value == ref.status.value == "solved"
-    assert res.attempts[0]["start"] == "given" and ref.attempts[0]["start"] == "default"
+    assert res.attempts[0]["start"] == res.start == "given" and ref.attempts[0]["start"] == ref.start == "default"
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-8)
     assert res.iterations < ref.iterations
 
@@ -187,7 +187,7 @@ def test_solve_uses_a_given_interior_point():
 def test_solve_rejects_a_start_outside_the_cone_and_still_solves():
     start = StartPoint(np.zeros(2), np.array([-1.0, 1.0]), np.ones(2), 1.0, 1.0)
     res = solve(*_lp(), initial_point=start)
-    assert res.attempts[0]["start"] == "rejected" and res.status.value == "solved"
+    assert res.attempts[0]["start"] == res.start == "rejected" and res.status.value == "solved"
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-8)
     res = solve(*_lp(), initial_point=lambda data: None)  # a function may decline
     assert res.attempts[0]["start"] == "default" and res.status.value == "solved"
