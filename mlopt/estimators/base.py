@@ -154,8 +154,10 @@ class ConvexLinearModel(BaseEstimator):
         (``newton_init``: where a logistic fit's Newton start begins, e.g. a path's previous solution)."""
         from mlopt.structured import fit_objective
 
-        coef, intercept, res = fit_objective(objective, device=self.device, newton_init=newton_init,
-                                             **(self.solver_options or {}))
+        options = dict(self.solver_options or {})
+        if newton_init is not None:  # (a path's previous solution over one given in solver_options)
+            options["newton_init"] = newton_init
+        coef, intercept, res = fit_objective(objective, device=self.device, **options)
         status = _IPM_TO_CVXPY_STATUS.get(res["status"], res["status"])
         info = SolveInfo(solver="MLOPT (structured)", status=status, objective=res["objective"],
                          iterations=res["iterations"], solve_time=res["solve_time"], wall_time=res["wall_time"],

@@ -73,25 +73,43 @@ def solve(P: Optional[object], q: object, A: object, b: object, cones: Sequence[
         # Ruiz scaling is a heuristic: on some ill-conditioned exponential-cone programs (nearly
         # separable logistic data with a large C) the scaled iterates lose centrality and stall,
         # while the unscaled data solve (Clarabel stalls the same way there, with no retry)
-        remaining = settings.max_iter - result.iterations  # the two runs share max_iter (and time_limit)
-        if remaining > 0:
-            if settings.verbose:
-                print("mlopt.ipm: the equilibrated run stalled; solving the unscaled data once more")
-            try:
-                retry = _attempt(data, dataclasses.replace(settings, max_iter=remaining), False, t_start, start)
-            except (FloatingPointError, RuntimeError, ValueError, ArithmeticError) as exc:
-                retry = None
-                result.attempts.append(dict(equilibrated=False, status=f"error: {exc}", iterations=0))
-            if retry is not None:
-                attempts = result.attempts + retry.attempts
-                # only a solution or a certificate replaces the first run's result: a retry cut short
-                # by the shared limits (max_time, max_iterations) is no better than the stalled run
-                if retry.status.is_optimal or retry.status.is_infeasible:
-                    result = retry
-                result.attempts = attempts
-            result.solve_time = time.perf_counter() - t_start
+        result = _retry(result, data, settings, False, t_start, start,
+                        "the equilibrated run stalled; solving the unscaled data once more",
+                        lambda r: r.status.is_optimal or r.status.is_infeasible)
+    full = (Status.SOLVED, Status.PRIMAL_INFEASIBLE, Status.DUAL_INFEASIBLE)
+    if result.start == "given" and result.status not in full:
+        # a given start is a shortcut: where it ends short of a full solution (e.g. almost_solved on
+        # nearly separable logistic data with C = 1e6, which the solver's own start solves), start over
+        result = _retry(result, data, settings, settings.equilibrate_enable, t_start, None,
+                        "the run from the given start ended short of a solution; starting over from the solver's own",
+                        lambda r: r.status in full)
     result.timings = dict(validate=validate_time, **({"start": start_time} if initial_point is not None else {}),
                           **result.timings)
+    return result
+
+
+def _retry(result: IPMResult, data, settings: IPMSettings, equilibrate: bool, t_start: float, start, why: str,
+           better) -> IPMResult:
+    """One more run after ``result`` (equilibrated or not, from ``start``), sharing ``max_iter`` (and
+    ``time_limit``) with the runs before it; its result replaces ``result`` only if ``better(retry)`` —
+    a retry cut short by the shared limits is no better than the run it follows.  ``attempts`` lists both."""
+    remaining = settings.max_iter - sum(a["iterations"] for a in result.attempts)
+    if remaining <= 0:
+        return result
+    if settings.verbose:
+        print(f"mlopt.ipm: {why}")
+    try:
+        retry = _attempt(data, dataclasses.replace(settings, max_iter=remaining), equilibrate, t_start, start)
+    except (FloatingPointError, RuntimeError, ValueError, ArithmeticError) as exc:
+        result.attempts.append(dict(equilibrated=equilibrate, status=f"error: {exc}", iterations=0,
+                                    start="default" if start is None else "given"))
+        result.solve_time = time.perf_counter() - t_start
+        return result
+    attempts = result.attempts + retry.attempts
+    if better(retry):
+        result = retry
+    result.attempts = attempts
+    result.solve_time = time.perf_counter() - t_start
     return result
 
 

@@ -62,8 +62,9 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     coef : (d,) or (d, K);  intercept : 0-d array or (K,);
     info : dict with status, iterations, objective (f(w, b) of the objective),
         primal_objective, dual_objective, gap, gap_abs, primal_residual, dual_residual,
-        solve_time (IPM), setup_time (assembly), wall_time, kkt_solver, device, form, start ("newton"
-        or "default") and newton_steps (None without a Newton start), and, when the IPM ran, timings (seconds by phase, :attr:`mlopt.ipm.IPMResult.timings`) and attempts
+        solve_time (IPM), setup_time (assembly), wall_time, kkt_solver, device, form, start ("newton";
+        "rejected": built, but the returned run started elsewhere; "default") and newton_steps (None
+        where no Newton start was built), and, when the IPM ran, timings (seconds by phase, :attr:`mlopt.ipm.IPMResult.timings`) and attempts
         (:attr:`mlopt.ipm.IPMResult.attempts`: two when an equilibrated run stalled and the
         unscaled data were solved again).
 
@@ -182,6 +183,16 @@ def _fit_gram(objective: Objective, device: str, ipm_settings: Dict[str, Any]):
     return coef, intercept, info
 
 
+def _start_used(initial, res) -> str:
+    """info["start"]: "newton" (the IPM ran from the Newton start), "rejected" (it was built but the returned
+    run did not start there: not interior, or its run ended short of a solution and the solver's own start
+    was run again), else "default"."""
+    if res.start == "given":
+        return "newton"
+    built = initial is not None and initial.info.get("newton_steps") is not None
+    return "rejected" if built else "default"
+
+
 def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form, initial=None):
     # the Gram form drops ½Σcᵢyᵢ²: give it to the IPM so that its relative gap is relative
     # to the model's objective, not to the (much larger) objective without the constant
@@ -200,7 +211,7 @@ def _run_ipm(objective, problem, device, ipm_settings, t0, setup, form, initial=
                 gap=res.gap, gap_abs=res.gap_abs, primal_residual=res.primal_residual,
                 dual_residual=res.dual_residual, solve_time=res.solve_time, setup_time=setup,
                 wall_time=time.perf_counter() - t0, kkt_solver=res.kkt_solver, device=res.device, form=form,
-                start="newton" if res.start == "given" else "default",
+                start=_start_used(initial, res),
                 newton_steps=None if initial is None else initial.info.get("newton_steps"),
                 timings=res.timings, attempts=res.attempts)
     return coef, intercept, info

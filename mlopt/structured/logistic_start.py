@@ -47,24 +47,25 @@ def newton_logistic(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha: fl
                     max_steps: int = NEWTON_MAX_STEPS, init: Optional[Tuple[torch.Tensor, float]] = None
                     ) -> Optional[Tuple[torch.Tensor, float, float, int]]:
     """Minimize F (module docstring) by Newton's method from ``init`` = (w, b) (default (0, 0); a path
-    passes its previous solution): Armijo backtracking while λ²/2 > :data:`NEWTON_FULL_STEPS`·max(1, F),
-    full steps below (quadratic convergence, where F's rounding hides the decrease), until
-    λ²/2 ≤ :data:`NEWTON_TOL`·max(1, F) or λ² stops falling tenfold per step (the rounding floor).
+    passes its previous solution), until λ²/2 ≤ :data:`NEWTON_TOL`·max(1, F) or, after a full step taken
+    with λ²/2 ≤ :data:`NEWTON_FULL_STEPS`·max(1, F) (the quadratic region, where F's rounding can hide
+    the decrease), λ² no longer falls tenfold (the rounding floor).  Steps: the full step where it does
+    not increase F beyond rounding in that region, else Armijo backtracking on F.
 
-    Returns (w, b, F(w, b), steps), or None when a Hessian is not positive definite, a full step
-    increases F, or the tests are not met within ``max_steps``."""
+    Returns (w, b, F(w, b), steps), or None when a Hessian is not positive definite or the tests are
+    not met within ``max_steps`` (or backtracking finds no decrease)."""
     n, d = X.shape
     f64 = dict(dtype=torch.float64, device=X.device)
     cy, cyy = c * y, c * y * y
     w, b = (torch.zeros(d, **f64), 0.0) if init is None else (init[0].to(**f64), float(init[1]) if fit_intercept else 0.0)
     buf = torch.empty_like(X)  # the weighted rows √hᵢ xᵢ, one buffer for every step
 
-    def value(w, b):
-        u = -y * (X @ w + b)
-        return float((c * torch.logaddexp(torch.zeros_like(u), u)).sum()) + 0.5 * alpha * float(w @ w), u
+    def value(u, w):
+        return float((c * torch.logaddexp(torch.zeros_like(u), u)).sum()) + 0.5 * alpha * float(w @ w)
 
-    F, u = value(w, b)
-    previous = math.inf
+    u = -y * (X @ w + b)
+    F = value(u, w)
+    floor_test = math.inf  # λ² after the last full step in the quadratic region
     for step in range(max_steps + 1):
         sig = torch.sigmoid(u)
         r = cy * sig
@@ -82,26 +83,23 @@ def newton_logistic(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha: fl
         step_dir = -torch.cholesky_solve(g[:, None], L)[:, 0]
         decrement = -float(g @ step_dir)  # λ² ≥ 0
         scale = max(1.0, abs(F))
-        quadratic = decrement / 2 <= NEWTON_FULL_STEPS * scale
-        if decrement / 2 <= NEWTON_TOL * scale or (quadratic and decrement > 0.1 * previous):
+        if decrement / 2 <= NEWTON_TOL * scale or decrement > 0.1 * floor_test:
             return w, b, F, step
         if step == max_steps:
             return None
-        previous = decrement
         dw, db = step_dir[:d], float(step_dir[d]) if fit_intercept else 0.0
+        du = -y * (X @ dw + db)  # u is affine in the step: one product per Newton step, none per trial
+        quadratic = decrement / 2 <= NEWTON_FULL_STEPS * scale
         t = 1.0
         while True:
-            F_new, u_new = value(w + t * dw, b + t * db)
-            if quadratic:
-                if F_new > F + 1e-12 * scale:
-                    return None
-                break
-            if F_new <= F - 0.25 * t * decrement:
+            F_new = value(u + t * du, w + t * dw)
+            if F_new <= F - 0.25 * t * decrement or (quadratic and t == 1.0 and F_new <= F + 1e-12 * scale):
                 break
             t *= 0.5
             if t < 1e-12:
                 return None
-        w, b, F, u = w + t * dw, b + t * db, F_new, u_new
+        floor_test = decrement if quadratic and t == 1.0 else math.inf
+        w, b, u, F = w + t * dw, b + t * db, u + t * du, F_new
     return None
 
 
@@ -173,7 +171,9 @@ class LogisticStart:
         init = None if self.init is None else (torch.as_tensor(self.init[0], **f64), self.init[1])
         try:
             found = newton_logistic(X, y, c, self.alpha, self.problem.fit_intercept, init=init)
-        except (torch.cuda.OutOfMemoryError, MemoryError):  # its n×d buffer: the IPM may still fit
+        except (RuntimeError, MemoryError) as exc:  # its n×d buffer may not fit where the IPM still does
+            if "memory" not in str(exc).lower():  # (CUDA: OutOfMemoryError; CPU: "can't allocate memory")
+                raise
             found = None
         self.info["newton_steps"] = None if found is None else found[3]
         if found is None:

@@ -115,3 +115,32 @@ def test_a_failing_retry_keeps_the_first_result(runs):
     res = solve(*simplex_qp())
     assert res.status == Status.NUMERICAL_ERROR
     assert res.attempts[1]["status"].startswith("error: ") and not res.attempts[1]["equilibrated"]
+
+
+def _centered_simplex_start():
+    """An interior point of simplex_qp: x on the simplex interior, s = x, z = μ/s, τ = 1, κ = μ."""
+    mu = 1e-2
+    x = np.full(3, 1 / 3)
+    s = np.r_[0.0, x]
+    z = np.r_[0.0, mu / x]
+    return mlopt.ipm.StartPoint(x, s, z, 1.0, mu)
+
+
+@pytest.mark.parametrize("ends", [Status.ALMOST_SOLVED, Status.MAX_ITERATIONS])
+def test_a_given_start_that_ends_short_is_run_again_from_the_solvers_own(runs, ends):
+    runs["stall"], runs["status"] = {0}, {0: ends}
+    res = solve(*simplex_qp(), initial_point=_centered_simplex_start(), equilibrate_retry=False)
+    assert [a["start"] for a in res.attempts] == ["given", "default"] and res.start == "default"
+    assert res.status == Status.SOLVED and res.iterations == res.attempts[1]["iterations"]
+    assert runs["max_iter"][1] == runs["max_iter"][0] - res.attempts[0]["iterations"]  # shared max_iter
+    np.testing.assert_allclose(res.x, [0.75, 0.0, 0.25], atol=1e-7)
+
+
+def test_a_given_start_that_solves_is_not_run_again(runs):
+    res = solve(*simplex_qp(), initial_point=_centered_simplex_start())
+    assert [a["start"] for a in res.attempts] == ["given"] and res.status == Status.SOLVED
+    runs["equilibrated"].clear()
+    runs["stall"], runs["status"] = {0, 1}, {0: Status.ALMOST_SOLVED, 1: Status.MAX_ITERATIONS}
+    res = solve(*simplex_qp(), initial_point=_centered_simplex_start(), equilibrate_retry=False)
+    assert res.status == Status.ALMOST_SOLVED and res.start == "given"  # the retry was no better
+    assert len(res.attempts) == 2

@@ -69,18 +69,23 @@ def test_central_eta_solves_its_equation(u, k):
     assert float(resid.abs().max()) <= 1e-12 * max(1.0, float(u.abs().max()))
 
 
-def test_central_point_is_centered_feasible_and_interior():
+@pytest.mark.parametrize("C, fit_intercept, weighted", [(1.0, True, False), (1e-3, True, False),
+                                                        (1e3, False, False), (1.0, True, True)])
+def test_central_point_is_centered_feasible_and_interior(C, fit_intercept, weighted):
     """s = −μ∇f*(z) on every exp cone, s∘z = μ on the orthant, rz = Ax + s − b = 0, the local columns
     of rx = Px + Aᵀz + q vanish, and the (w, b) part of rx is ∇F at Newton's point (+ O(μ))."""
     X, y = _cancer()
-    problem = assemble(LogisticRegression(C=1.0).get_objective(X, y))
+    sw = np.random.default_rng(3).uniform(0.0, 3.0, X.shape[0]) if weighted else None
+    problem = assemble(LogisticRegression(C=C, fit_intercept=fit_intercept).get_objective(X, y, sample_weight=sw))
     Xt, yt, ct = _tensors(problem)
-    w, b, F, _ = ls.newton_logistic(Xt, yt, ct, 1.0, True)
+    w, b, F, _ = ls.newton_logistic(Xt, yt, ct, 1.0, fit_intercept)
     N, m = problem.q.size, problem.b.size
-    n, d = X.shape
+    n, d = Xt.shape
     rows = problem.structure.sample_rows
     E = torch.as_tensor(rows[:, 1:].reshape(-1, 3).T.copy())  # exp rows, component-first (3, 2n)
-    for mu in (1e-4, 1e-8):
+    cmax = float(ct.max())
+    for rel in (1e-4, 1e-8):
+        mu = rel * cmax
         p = ls.central_point(problem, Xt, yt, ct, w, b, mu, N, m)
         x, s, z = p.x.numpy(), p.s.numpy(), p.z.numpy()
         assert p.tau == 1.0 and p.kappa == mu
@@ -88,15 +93,17 @@ def test_central_point_is_centered_feasible_and_interior():
         sE, zE = torch.as_tensor(s)[E], torch.as_tensor(z)[E]
         assert bool(primal_feasible(sE).all()) and bool(dual_feasible(zE).all())
         grad, _ = dual_grad_factor(zE)
-        # r(z) = μ is formed as v − u − u·log(−w/u) from terms of size |u|·log(−w/u) ≈ 20 here: its
-        # relative rounding is ~1e-15·20/μ, so s = −μ∇f*(z) holds to that accuracy
-        np.testing.assert_allclose(sE.numpy(), (-mu * grad).numpy(), rtol=1e-13 * 20 / mu, atol=1e-14)
-        np.testing.assert_allclose(problem.A @ x + s - problem.b, 0.0, atol=1e-12)
+        # r(z) = μ is formed as v − u − u·log(−w/u) from terms of size c·(1 + ℓ) (ℓ ≤ 40 here): its relative
+        # rounding is ~1e-16·40·c/μ, and s = −μ∇f*(z) holds to that accuracy
+        np.testing.assert_allclose(sE.numpy(), (-mu * grad).numpy(), rtol=4e-15 * cmax / mu, atol=1e-14)
+        scale = 1.0 + np.abs(problem.b).max() + np.abs(s).max()
+        np.testing.assert_allclose(problem.A @ x + s - problem.b, 0.0, atol=1e-12 * scale)
         rx = problem.P @ x + problem.A.rmatvec(z) + problem.q
-        np.testing.assert_allclose(rx[problem.structure.local_cols.ravel()], 0.0, atol=1e-10)
+        np.testing.assert_allclose(rx[problem.structure.local_cols.ravel()], 0.0, atol=1e-12 * cmax * 100)
         gap = s @ z + p.tau * p.kappa
-        assert gap == pytest.approx((7 * n + 1) * mu, rel=1e-10)
-    assert np.abs(rx[:d + 1]).max() < 1e-5  # at μ = 1e-8: ∇F(w⁰, b⁰) ≈ 0 plus the O(μ) shift of the duals
+        assert gap == pytest.approx((7 * n + 1) * mu, rel=1e-10 + 4e-15 * cmax / mu)
+    # at μ = 1e-8·max c: ∇F(w⁰, b⁰) ≈ 0 plus the O(μ) shift of the duals, summed over n samples
+    assert np.abs(rx[:d + int(fit_intercept)]).max() < 1e-5 * cmax * np.abs(X).max()
 
 
 @pytest.mark.parametrize("C, fit_intercept, weighted", [(1.0, True, False), (100.0, True, False),
@@ -241,3 +248,43 @@ def test_logistic_path_warm_starts_match_independent_fits():
         ref = LogisticRegression(C=C, solver="mlopt").fit(X, y)
         np.testing.assert_allclose(path.coefs[k], ref.coef_, rtol=1e-5, atol=1e-7 * max(1.0, C))
         np.testing.assert_allclose(path.intercepts[k], ref.intercept_, rtol=1e-5, atol=1e-7 * max(1.0, C))
+
+
+def test_paths_start_each_newton_solve_at_the_previous_solution(monkeypatch):
+    from mlopt import regularization_path
+    from mlopt.estimators.base import ConvexLinearModel
+
+    seen = []
+    original = ConvexLinearModel._fit_structured
+
+    def recording(self, objective, newton_init=None):
+        seen.append(newton_init)
+        return original(self, objective, newton_init=newton_init)
+
+    monkeypatch.setattr(ConvexLinearModel, "_fit_structured", recording)
+    X, y = _cancer()
+    path = regularization_path(LogisticRegression(solver="mlopt"), X, y, param="C", values=[0.1, 1.0, 10.0])
+    assert seen[0] is None and len(seen) == 3
+    for k in (1, 2):
+        coef, b = seen[k]
+        np.testing.assert_array_equal(coef, path.coefs[k - 1].ravel())
+        assert b == float(path.intercepts[k - 1][0])
+
+
+def test_a_rejected_start_is_reported():
+    """A Newton start built but not taken (here: made non-interior) reads "rejected"; the fit still solves."""
+    X, y = _cancer()
+    objective = LogisticRegression(C=1.0).get_objective(X, y)
+    problem = assemble(objective)
+    start = ls.logistic_start(objective, problem, "cpu")
+
+    def broken(data):
+        p = start(data)
+        p.s[problem.structure.sample_rows[:, 0]] = -1.0  # the orthant slacks leave the cone
+        return p
+
+    from mlopt.structured.fit import _run_ipm
+    broken.info = start.info
+    coef, b, info = _run_ipm(objective, problem, "cpu", dict(kkt_solver="structured", kkt_structure=problem.structure),
+                             0.0, 0.0, "samples", broken)
+    assert info["start"] == "rejected" and info["newton_steps"] >= 1 and info["status"] == "solved"
