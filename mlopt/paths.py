@@ -244,8 +244,7 @@ def _warm_structured_fitter(estimator):
 
     def fit_one(objective: Objective):
         coef, intercept, extra, info = estimator._fit_structured(objective, newton_init=previous.get("solution"))
-        if np.ndim(coef) == 1:
-            previous["solution"] = (coef, float(np.ravel(intercept)[0]) if np.size(intercept) else 0.0)
+        previous["solution"] = (coef, intercept)  # (logistic_start reads the intercept and checks the shapes)
         return coef, intercept, extra, info
 
     return fit_one

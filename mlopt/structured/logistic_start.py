@@ -56,7 +56,7 @@ def newton_logistic(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha: fl
     not met within ``max_steps`` (or backtracking finds no decrease)."""
     n, d = X.shape
     f64 = dict(dtype=torch.float64, device=X.device)
-    cy, cyy = c * y, c * y * y
+    cy = c * y
     w, b = (torch.zeros(d, **f64), 0.0) if init is None else (init[0].to(**f64), float(init[1]) if fit_intercept else 0.0)
     buf = torch.empty_like(X)  # the weighted rows √hᵢ xᵢ, one buffer for every step
 
@@ -70,7 +70,7 @@ def newton_logistic(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha: fl
         sig = torch.sigmoid(u)
         r = cy * sig
         g = torch.cat([alpha * w - X.T @ r, (-r.sum()).reshape(1)]) if fit_intercept else alpha * w - X.T @ r
-        h = cyy * sig * torch.sigmoid(-u)
+        h = c * sig * torch.sigmoid(-u)  # (y² = 1)
         H = torch.empty((d + 1, d + 1) if fit_intercept else (d, d), **f64)
         H[:d, :d] = gram_matrix(torch.mul(X, h.sqrt()[:, None], out=buf))
         H.diagonal()[:d] += alpha
@@ -179,7 +179,7 @@ class LogisticStart:
         if found is None:
             return None
         w, b, F, _ = found
-        nu = 7 * X.shape[0] + 1  # orthant (1) + two exp cones (3 each) per sample, and τκ
+        nu = data.m + 1  # every row adds 1 to the degree (orthant rows; exp cones: 3 per 3 rows), and τκ
         mu = START_GAP * max(F, 1e-300) / nu
         if not math.isfinite(mu) or mu <= 0:
             return None
