@@ -1,29 +1,38 @@
-"""Lasso path benchmark: one batched solve (active set, then IPM) vs one fit per alpha vs scikit-learn.
+"""Regularization-path benchmarks: one batched solve vs one fit per value vs scikit-learn.
 
-Data: X ~ N(0, 1) (n × d), a sparse truth w* (d/10 nonzeros), y = Xw* + 0.5·noise + 1.
-Grid: :func:`mlopt.paths.alpha_grid` (``--n-alphas`` values, α_max down to 10⁻³α_max).
-Model: 1/(2n)‖y − Xw − b‖² + α‖w‖₁ (scikit-learn's Lasso, with an intercept).
+``--model lasso`` (default):
+  Data: X ~ N(0, 1) (n × d), a sparse truth w* (d/10 nonzeros), y = Xw* + 0.5·noise + 1.
+  Grid: :func:`mlopt.paths.alpha_grid` (``--n-alphas`` values, α_max down to 10⁻³α_max).
+  Model: 1/(2n)‖y − Xw − b‖² + α‖w‖₁ (scikit-learn's Lasso, with an intercept).
+``--model logistic``:
+  Data: :func:`mlopt.datasets.make_classification` (n × d, 10% flipped labels).
+  Grid: ``--n-cs`` values of C in np.logspace(−4, 4) (LogisticRegressionCV's default range).
+  Model: C·Σᵢ log(1 + exp(−yᵢ(xᵢᵀw + b))) + ½‖w‖² (scikit-learn's LogisticRegression).
 
 Methods (one JSON line each on stdout):
 
-* ``mlopt-batched`` (device cpu, and cuda when available): :func:`fit_path_batched`
+* ``mlopt-batched`` (device cpu, and cuda when available): lasso: :func:`fit_path_batched`
   (the Gram matrix included in the time; ``methods`` counts the alphas finished by the
-  active-set start and by the IPM);
-* ``mlopt-sequential``: the old loop, :func:`mlopt.structured.fit_objective` per alpha (the same
-  batched Gram solve with one member each, the Gram matrix recomputed per alpha)
-  (stops after ``--seq-time-limit`` seconds; then ``alphas_done`` < n_alphas and
+  active-set start and by the IPM); logistic: :func:`fit_logistic_path_batched` (batched Newton,
+  every member certified by its duality gap; ``methods`` counts "newton" and IPM fallbacks);
+* ``mlopt-sequential``: the single fit once per value, :func:`mlopt.structured.fit_objective` (lasso:
+  the same batched Gram solve with one member, the Gram matrix recomputed per alpha; logistic: the
+  structured IPM, its Newton start at the previous C's solution — the path before the batch)
+  (stops after ``--seq-time-limit`` seconds; then ``alphas_done`` < the grid size and
   ``projected_time_s`` extrapolates linearly);
-* ``sklearn``: :func:`sklearn.linear_model.lasso_path` on centred data, tol 1e-10.
+* ``sklearn``: lasso: :func:`sklearn.linear_model.lasso_path` on centred data, tol 1e-10; logistic:
+  ``LogisticRegression(solver="newton-cholesky", tol=1e-10, warm_start=True)`` refitted per C.
 
 Wall times are the fastest of ``--repeat`` runs (the sequential loop runs once).  Every
 method's coefficients are scored with the same function: ``max_rel_obj_diff`` =
-max over alphas of (f − f_best)/max(1, |f_best|), f_best the lowest objective any method
-reached for that alpha, and ``max_cert_gap`` the largest relative duality gap of a dual
+max over values of (f − f_best)/max(1, |f_best|), f_best the lowest objective any method
+reached for that value, and ``max_cert_gap`` the largest relative duality gap of a dual
 feasible point built from the coefficients (:func:`mlopt.certificates.certificate`), over every
-``--cert-stride``-th alpha (default: all when n·d ≤ 10⁷, every 4th above; ``certified_alphas``).
+``--cert-stride``-th value (default: all when n·d ≤ 10⁷, every 4th above; ``certified_alphas``).
 
-    python benchmarks/bench_path.py                      # n=100000, d=500
+    python benchmarks/bench_path.py                      # lasso, n=100000, d=500
     python benchmarks/bench_path.py --n 20000 --d 200    # quicker
+    python benchmarks/bench_path.py --model logistic --n 5000 --d 200
 """
 from __future__ import annotations
 
@@ -43,10 +52,75 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mlopt.certificates import certificate  # noqa: E402
-from mlopt.estimators import Lasso  # noqa: E402
+from mlopt.datasets import make_classification  # noqa: E402
+from mlopt.estimators import Lasso, LogisticRegression  # noqa: E402
 from mlopt.paths import alpha_grid  # noqa: E402
 from mlopt.structured import fit_objective  # noqa: E402
 from mlopt.structured.batched_path import fit_path_batched, model_objectives  # noqa: E402
+from mlopt.structured.logistic_path import fit_logistic_path_batched  # noqa: E402
+
+
+class LassoPath:
+    """The lasso over α (the objective's ``alpha``)."""
+
+    bench = "lasso_path"
+    warm = False  #: the sequential loop starts each fit at the previous value's solution
+    def __init__(self, n: int, d: int, seed: int, n_values: int):
+        self.X, self.y = make_data(n, d, seed)
+        self.values = alpha_grid(self.X, self.y, n_alphas=n_values)
+        self.obj = Lasso().get_objective(self.X, self.y)
+
+    def set(self, value: float) -> None:
+        self.obj.alpha = float(value)
+
+    def batched(self, device, cpu_threads):
+        return fit_path_batched(self.obj, self.values, device=device, cpu_threads=cpu_threads)
+
+    def sklearn(self):
+        return run_sklearn(self.X, self.y, self.values)
+
+    def objectives(self, coefs, intercepts) -> np.ndarray:
+        return model_objectives(self.obj, self.values, 1.0, coefs, intercepts)
+
+
+class LogisticPath(LassoPath):
+    """Binary ℓ₂-logistic regression over C (the objective's ``loss_weight``)."""
+
+    bench = "logistic_path"
+    warm = True
+    def __init__(self, n: int, d: int, seed: int, n_values: int):
+        self.X, self.y, _ = make_classification(n, d, flip=0.1, random_state=seed)
+        self.values = np.logspace(-4, 4, n_values)
+        self.obj = LogisticRegression().get_objective(self.X, self.y)
+
+    def set(self, value: float) -> None:
+        self.obj.loss_weight = float(value)
+
+    def batched(self, device, cpu_threads):
+        return fit_logistic_path_batched(self.obj, self.values, np.ones(self.values.size), device=device,
+                                         cpu_threads=cpu_threads)
+
+    def sklearn(self):
+        from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+        t0 = time.perf_counter()
+        model = SkLogisticRegression(solver="newton-cholesky", tol=1e-10, max_iter=1000, warm_start=True)
+        coefs, intercepts = [], []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for C in self.values:
+                model.set_params(C=float(C)).fit(self.X, self.y)
+                coefs.append(model.coef_.ravel().copy())
+                intercepts.append(float(model.intercept_[0]))
+        return np.array(coefs), np.array(intercepts), ["n/a"] * self.values.size, time.perf_counter() - t0, {}
+
+    def objectives(self, coefs, intercepts) -> np.ndarray:
+        out = np.full(self.values.size, np.nan)
+        for k, C in enumerate(self.values):
+            if np.all(np.isfinite(coefs[k])):
+                self.set(C)
+                out[k] = self.obj.value(coefs[k], intercepts[k])
+        return out
 
 
 def make_data(n: int, d: int, seed: int):
@@ -59,24 +133,27 @@ def make_data(n: int, d: int, seed: int):
     return X, y
 
 
-def run_batched(obj, alphas, device, cpu_threads):
-    res = fit_path_batched(obj, alphas, device=device, cpu_threads=cpu_threads)
+def run_batched(case, device, cpu_threads):
+    res = case.batched(device, cpu_threads)
     extra = {"iterations_total": int(res.iterations.sum()), "iterations_max": int(res.iterations.max()),
              "setup_time_s": res.setup_time, "methods": dict(Counter(res.methods))}
     return res.coefs, res.intercepts, res.statuses, res.time, extra
 
 
-def run_sequential(obj, alphas, limit):
-    coefs = np.full((len(alphas), obj.n_features), np.nan)
+def run_sequential(case, limit):
+    alphas = case.values
+    coefs = np.full((len(alphas), case.obj.n_features), np.nan)
     intercepts = np.full(len(alphas), np.nan)
     statuses = ["not_run"] * len(alphas)
     t0 = time.perf_counter()
     done = 0
     iters = 0
     methods = Counter()
+    previous = None
     for k, a in enumerate(alphas):
-        obj.alpha = float(a)
-        c, b, info = fit_objective(obj)
+        case.set(a)
+        c, b, info = fit_objective(case.obj, newton_init=previous)
+        previous = (c, b) if case.warm and info["status"] == "solved" else None
         coefs[k], intercepts[k], statuses[k] = c, float(b), info["status"]
         iters += int(info["iterations"])
         methods[info.get("method", info["kkt_solver"])] += 1
@@ -119,7 +196,9 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--d", type=int, default=500)
-    ap.add_argument("--n-alphas", type=int, default=100)
+    ap.add_argument("--model", default="lasso", choices=["lasso", "logistic"])
+    ap.add_argument("--n-alphas", type=int, default=100, help="lasso: grid size")
+    ap.add_argument("--n-cs", type=int, default=10, help="logistic: grid size (C in logspace(-4, 4))")
     ap.add_argument("--device", default="auto", help="cpu, cuda or auto (cpu, plus cuda when available)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seq-time-limit", type=float, default=30.0, help="seconds for the per-alpha loop")
@@ -131,8 +210,8 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=2,
                     help="runs of the batched and scikit-learn methods; the fastest is reported")
     args = ap.parse_args(argv)
-    if args.n < 2 or args.d < 1 or args.n_alphas < 1 or args.repeat < 1 or args.cert_stride < 0:
-        ap.error("--n >= 2, --d >= 1, --n-alphas >= 1, --repeat >= 1 and --cert-stride >= 0 are required")
+    if args.n < 2 or args.d < 1 or args.n_alphas < 1 or args.n_cs < 1 or args.repeat < 1 or args.cert_stride < 0:
+        ap.error("--n >= 2, --d >= 1, --n-alphas >= 1, --n-cs >= 1, --repeat >= 1 and --cert-stride >= 0 are required")
     stride = args.cert_stride or (1 if args.n * args.d <= 10_000_000 else 4)
     devices = {"auto": ["cpu"] + (["cuda"] if torch.cuda.is_available() else []), "cpu": ["cpu"],
                "cuda": ["cuda"]}.get(args.device)
@@ -143,9 +222,9 @@ def main(argv=None) -> None:
 
     load = os.getloadavg()[0]  # other processes on the machine distort timings: reported per line
     threads = None if args.cpu_threads == 0 else args.cpu_threads
-    X, y = make_data(args.n, args.d, args.seed)
-    alphas = alpha_grid(X, y, n_alphas=args.n_alphas)
-    obj = Lasso().get_objective(X, y)
+    case = (LassoPath(args.n, args.d, args.seed, args.n_alphas) if args.model == "lasso"
+            else LogisticPath(args.n, args.d, args.seed, args.n_cs))
+    alphas = case.values
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     runs = {}
     if "batched" in methods:
@@ -153,14 +232,14 @@ def main(argv=None) -> None:
             if dev == "cuda":  # warm the CUDA context so the timing is the solve's
                 torch.zeros(1, device="cuda")
                 torch.cuda.synchronize()
-            runs[f"mlopt-batched-{dev}"] = (_fastest(lambda: run_batched(obj, alphas, dev, threads), args.repeat)
+            runs[f"mlopt-batched-{dev}"] = (_fastest(lambda: run_batched(case, dev, threads), args.repeat)
                                             + (dev,))
     if "sequential" in methods:
-        runs["mlopt-sequential"] = run_sequential(obj, alphas, args.seq_time_limit) + ("cpu",)
+        runs["mlopt-sequential"] = run_sequential(case, args.seq_time_limit) + ("cpu",)
     if "sklearn" in methods:
-        runs["sklearn"] = _fastest(lambda: run_sklearn(X, y, alphas), args.repeat) + ("cpu",)
+        runs["sklearn"] = _fastest(case.sklearn, args.repeat) + ("cpu",)
 
-    values = {m: model_objectives(obj, alphas, 1.0, r[0], r[1]) for m, r in runs.items()}
+    values = {m: case.objectives(r[0], r[1]) for m, r in runs.items()}
     table = np.vstack([np.where(np.isnan(v), np.inf, v) for v in values.values()])
     best = table.min(axis=0)
     for method, (coefs, intercepts, statuses, wall, extra, dev) in runs.items():
@@ -169,10 +248,10 @@ def main(argv=None) -> None:
         diff = (f[ran] - best[ran]) / np.maximum(1.0, np.abs(best[ran]))
         gaps = []
         for k in np.flatnonzero(ran)[::stride]:
-            obj.alpha = float(alphas[k])
-            gaps.append(certificate(obj, coefs[k], intercepts[k]).relative_gap)
+            case.set(alphas[k])
+            gaps.append(certificate(case.obj, coefs[k], intercepts[k]).relative_gap)
         counts = {s: statuses.count(s) for s in sorted(set(statuses))}
-        line = {"bench": "lasso_path", "method": method, "device": dev, "n": args.n, "d": args.d,
+        line = {"bench": case.bench, "method": method, "device": dev, "n": args.n, "d": args.d,
                 "n_alphas": len(alphas), "wall_time_s": round(wall, 4),
                 "max_rel_obj_diff": float(diff.max()) if diff.size else None,
                 "max_cert_gap": float(max(gaps)) if gaps else None, "certified_alphas": len(gaps), "statuses": counts,

@@ -29,14 +29,17 @@ HERE = Path(__file__).resolve().parent
 MODELS = ["ridge", "lasso", "svm", "logistic"]
 SIZES = ["real", "1000x50", "5000x200", "20000x500", "100000x100", "200x5000"]  # the last: wide (d > n)
 METHODS = ["mlopt-structured", "mlopt-structured-cuda", "mlopt-cvxpy", "clarabel", "ecos", "scs", "sklearn"]
-#: lasso-path benchmark (bench_path.py: 100 alphas, one batched solve vs per-alpha loop vs scikit-learn)
-PATH_SIZES = ["20000x200", "100000x500"]
-PATH_SIZES_QUICK = ["5000x100"]
+#: path benchmarks (bench_path.py: one batched solve vs per-value loop vs scikit-learn): the lasso over
+#: 100 alphas, binary logistic regression over 10 Cs (model, size)
+PATH_SIZES = [("lasso", "20000x200"), ("lasso", "100000x500"), ("logistic", "5000x200"), ("logistic", "100000x100")]
+PATH_SIZES_QUICK = [("lasso", "5000x100"), ("logistic", "1000x50")]
+#: the device grid's paths (batched on CPU and GPU, and scikit-learn)
+DEVICE_PATHS = [("lasso", "100000x500"), ("logistic", "100000x500")]
 #: the GPU target of issue 5 (logistic at 10⁶×1000 in < 5 s): one extra cell, run where torch sees a GPU
 GPU_TARGET_CELL = ("logistic", "1000000x1000", "mlopt-structured-cuda")
 #: --device-grid: the cells a GPU run measures (a lent GPU machine gives minutes, not the full grid's
 #: ~20): CUDA next to CPU and scikit-learn on the same machine, CVXPY+Clarabel where the 50× target
-#: is read off, then the GPU target cell and the 100-alpha lasso path on the GPU
+#: is read off, then the GPU target cell and the paths (100-alpha lasso, 10-C logistic) on the GPU
 DEVICE_SIZES = ["5000x200", "100000x100"]
 DEVICE_METHODS = ["mlopt-structured-cuda", "mlopt-structured", "sklearn"]
 DEVICE_CLARABEL = [("logistic", "5000x200"), ("svm", "5000x200")]
@@ -100,36 +103,60 @@ def run_cell(model: str, data: str, method: str, timeout: float) -> dict:
     return json.loads(lines[-1])
 
 
-def run_path_bench(size: str, timeout: float, extra: tuple = ()) -> list[dict]:
-    """bench_path.py in a subprocess: one JSON line per method (or one error line); ``extra``: more
-    command-line arguments of bench_path.py."""
+def run_path_bench(model: str, size: str, timeout: float, extra: tuple = ()) -> list[dict]:
+    """bench_path.py (``--model``) in a subprocess: one JSON line per method (or one error line); ``extra``:
+    more command-line arguments of bench_path.py."""
     n, d = (int(v) for v in size.split("x"))
-    cmd = [sys.executable, str(HERE / "bench_path.py"), "--n", str(n), "--d", str(d), "--seq-time-limit", "30",
-           *extra]
+    cmd = [sys.executable, str(HERE / "bench_path.py"), "--model", model, "--n", str(n), "--d", str(d),
+           "--seq-time-limit", "30", *extra]
+    bench = f"{model}_path"
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return [{"bench": "lasso_path", "n": n, "d": d, "error": f"timeout > {timeout:.0f} s"}]
+        return [{"bench": bench, "n": n, "d": d, "error": f"timeout > {timeout:.0f} s"}]
     lines = [json.loads(ln) for ln in out.stdout.splitlines() if ln.startswith("{")]
     if out.returncode != 0 or not lines:
         tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
-        return [{"bench": "lasso_path", "n": n, "d": d, "error": tail[:120]}]
+        return [{"bench": bench, "n": n, "d": d, "error": tail[:120]}]
     return lines
 
 
+#: the report's text for each path benchmark: (title, description)
+_PATH_TEXT = {
+    "lasso_path": ("lasso path (100 alphas)", [
+        "`benchmarks/bench_path.py`: the 100-value grid α_max … 10⁻³α_max of scikit-learn's `lasso_path`, on",
+        "generated data (sparse truth).  *mlopt-batched*: all alphas in ONE batched solve — the active-set",
+        "start (block principal pivoting), then the interior-point method for the alphas it does not certify",
+        "(`mlopt.structured.batched_path`, the Gram matrix included in the time; *methods* counts which",
+        "finished each alpha); *mlopt-sequential*: the single fit once per alpha — `fit_objective`, i.e. the",
+        "same batched solve with one member, the Gram matrix recomputed each time (stopped after 30 s; the",
+        "full time is then extrapolated);",
+        "*sklearn*: `lasso_path` (coordinate descent, tol 1e-10)."]),
+    "logistic_path": ("logistic regression path (10 values of C)", [
+        "`benchmarks/bench_path.py --model logistic`: C ∈ logspace(−4, 4, 10) (`LogisticRegressionCV`'s range),",
+        "C·Σ log(1 + e^(−y(xᵀw + b))) + ½‖w‖² on generated data (10% flipped labels).  *mlopt-batched*: all",
+        "values in ONE batched Newton solve, each member certified by its duality gap",
+        "(`mlopt.structured.logistic_path`; *methods* counts the members certified after Newton and those",
+        "handed to the IPM); *mlopt-sequential*: the structured IPM once per C, its Newton start at the previous",
+        "C's solution (the path before the batch); *sklearn*: `LogisticRegression(newton-cholesky, tol=1e-10,",
+        "warm_start=True)` refitted per C."]),
+}
+
+
 def _path_section(paths: list[dict]) -> list[str]:
-    if not paths:
-        return []
-    lines = ["## lasso path (100 alphas)", "",
-             "`benchmarks/bench_path.py`: the 100-value grid α_max … 10⁻³α_max of scikit-learn's `lasso_path`, on",
-             "generated data (sparse truth).  *mlopt-batched*: all alphas in ONE batched solve — the active-set",
-             "start (block principal pivoting), then the interior-point method for the alphas it does not certify",
-             "(`mlopt.structured.batched_path`, the Gram matrix included in the time; *methods* counts which",
-             "finished each alpha); *mlopt-sequential*: the single fit once per alpha — `fit_objective`, i.e. the",
-             "same batched solve with one member, the Gram matrix recomputed each time (stopped after 30 s; the",
-             "full time is then extrapolated);",
-             "*sklearn*: `lasso_path` (coordinate descent, tol 1e-10).  *max obj − best* is the largest, over the",
-             "alphas, of (f − lowest f of any method)/max(1, |lowest|); *max cert. gap* the largest certified gap.",
+    """One section per path benchmark present in ``paths`` (lines without "bench" are lasso paths)."""
+    lines = []
+    for bench, (title, text) in _PATH_TEXT.items():
+        rows = [p for p in paths if p.get("bench", "lasso_path") == bench]
+        if rows:
+            lines += _path_table(rows, title, text)
+    return lines
+
+
+def _path_table(paths: list[dict], title: str, text: list[str]) -> list[str]:
+    lines = [f"## {title}", "", *text,
+             "*max obj − best* is the largest, over the values, of (f − lowest f of any method)/max(1, |lowest|);",
+             "*max cert. gap* the largest certified gap.",
              "",
              "| data (n×d) | method | device | time [s] | × batched | max obj − best | max cert. gap | statuses | note |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -145,7 +172,7 @@ def _path_section(paths: list[dict]) -> list[str]:
             if p.get("methods"):
                 notes.append("finished by " + ", ".join(f"{k} {v}" for k, v in sorted(p["methods"].items())))
             if "projected_time_s" in p:
-                notes.append(f"{p['alphas_done']} of {p['n_alphas']} alphas in {p['wall_time_s']:.0f} s; "
+                notes.append(f"{p['alphas_done']} of {p['n_alphas']} values in {p['wall_time_s']:.0f} s; "
                              f"projected {p['projected_time_s']:.0f} s")
             note = "; ".join(notes)
             wall = p.get("projected_time_s", p["wall_time_s"])
@@ -310,7 +337,8 @@ def _target_summary(results: list[dict], paths: list[dict], targets: list[dict] 
             lines.append(f"- {model}: mlopt time / scikit-learn time = " + ", ".join(f"{d} {r:.1f}" for d, r in ratios)
                          + f" (target ≤ 3: {'met' if worst <= 3 else 'not met at every size'}).")
     for p in paths:
-        if p.get("method", "").startswith("mlopt-batched") and (p["n"], p["d"]) == (100000, 500):
+        if (p.get("bench", "lasso_path") == "lasso_path" and p.get("method", "").startswith("mlopt-batched")
+                and (p["n"], p["d"]) == (100000, 500)):
             on_gpu = p["device"] == "cuda"
             lines.append(f"- lasso path, 100 alphas, 100000×500 on {p['device']}: {p['wall_time_s']:.2f} s "
                          + (f"(GPU target < 10 s: {'met' if p['wall_time_s'] < 10 else 'not met'})." if on_gpu
@@ -371,7 +399,8 @@ def _gpu_report_pointer(path: Path | None) -> str:
     reruns = saved.get("targets", [])
     if reruns:
         cell = reruns[-1]["cell"]
-    lasso = next((p for p in saved.get("paths", []) if p.get("method") == "mlopt-batched-cuda"), {})
+    lasso = next((p for p in saved.get("paths", []) if p.get("method") == "mlopt-batched-cuda"
+                  and p.get("bench", "lasso_path") == "lasso_path"), {})
     parts = []
     if "wall_time_s" in lasso:
         parts.append(f"lasso path {lasso['wall_time_s']:.2f} s ({'met' if lasso['wall_time_s'] < 10 else 'not met'})")
@@ -426,10 +455,10 @@ def main(argv=None) -> int:
     parser.add_argument("--output", default=str(HERE / "BENCHMARKS.md"), help="report path")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the report from the JSON of the last run (no new measurements)")
-    parser.add_argument("--no-path", action="store_true", help="skip the lasso-path benchmark")
+    parser.add_argument("--no-path", action="store_true", help="skip the path benchmarks (lasso, logistic)")
     parser.add_argument("--path-only", action="store_true",
-                        help="re-run only the lasso-path benchmark and rewrite the report with the saved cells")
-    parser.add_argument("--path-timeout", type=float, default=600.0, help="seconds per lasso-path size (default 600)")
+                        help="re-run only the path benchmarks and rewrite the report with the saved cells")
+    parser.add_argument("--path-timeout", type=float, default=600.0, help="seconds per path benchmark size (default 600)")
     parser.add_argument("--device-grid", action="store_true",
                         help="the GPU machine's grid (CUDA rows, same-machine baselines, GPU targets); "
                              "use with --output BENCHMARKS_GPU.md")
@@ -454,14 +483,15 @@ def main(argv=None) -> int:
         datas = {r["data"] for r in results}
         grid = meta.get("grid") or ("quick" if "100000x100" not in datas else "full" if "1000x50" in datas else "device")
         machine = meta.get("machine") or _machine()  # where the cells were measured
-        if args.path_only:  # re-measure the lasso-path section only, on this machine, now
+        if args.path_only:  # re-measure the path sections only, on this machine, now
             if machine != _machine():
                 parser.error("--path-only: the saved cells were measured on another machine "
                              f"({machine}); ratios across machines are not reported: rerun the whole grid")
-            paths = ([line for line in run_path_bench("100000x500", args.path_timeout, _DEVICE_PATH_ARGS)]
+            paths = ([line for model, size in DEVICE_PATHS
+                      for line in run_path_bench(model, size, args.path_timeout, _DEVICE_PATH_ARGS)]
                      if grid == "device" else
-                     [line for size in (PATH_SIZES if grid == "full" else PATH_SIZES_QUICK)
-                      for line in run_path_bench(size, args.path_timeout)])
+                     [line for model, size in (PATH_SIZES if grid == "full" else PATH_SIZES_QUICK)
+                      for line in run_path_bench(model, size, args.path_timeout)])
         if args.add_target:
             cell = json.loads(Path(args.add_target).read_text().splitlines()[-1])
             targets.append({"cell": cell, "commit": args.target_commit, "machine": args.target_machine,
@@ -501,8 +531,8 @@ def main(argv=None) -> int:
                     print(json.dumps(r), flush=True)
     paths = []
     if not args.no_path:
-        for size in (PATH_SIZES_QUICK if args.quick else PATH_SIZES):
-            for line in run_path_bench(size, args.path_timeout):
+        for model, size in (PATH_SIZES_QUICK if args.quick else PATH_SIZES):
+            for line in run_path_bench(model, size, args.path_timeout):
                 paths.append(line)
                 print(json.dumps(line), flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -516,7 +546,7 @@ def main(argv=None) -> int:
     return 0
 
 
-#: the device grid's lasso path: batched on the CPU and, where torch sees one, on the GPU, and scikit-learn
+#: the device grid's paths: batched on the CPU and, where torch sees one, on the GPU, and scikit-learn
 _DEVICE_PATH_ARGS = ("--device", "auto", "--methods", "batched,sklearn")
 
 
@@ -561,8 +591,9 @@ def _device_run(args, out: Path) -> int:
     if GPU_TARGET_CELL[0] in models:
         record(_run_gpu_target(args.timeout), results)
     if not args.no_path:
-        for line in run_path_bench("100000x500", args.path_timeout, _DEVICE_PATH_ARGS):
-            record(line, paths)
+        for model, size in DEVICE_PATHS:
+            for line in run_path_bench(model, size, args.path_timeout, _DEVICE_PATH_ARGS):
+                record(line, paths)
     for model in models:
         for data in DEVICE_SIZES:
             for method in DEVICE_METHODS + (["clarabel"] if (model, data) in DEVICE_CLARABEL else []):

@@ -14,11 +14,13 @@ maps to them (e.g. ``Ridge``: α_obj = 2α; ``LogisticRegression``/``LinearSVC``
   CVXPY then reuses its cached parameter-affine map).
 * ``solver="mlopt"``: squared-loss models (ridge, lasso, elastic net, ``positive`` allowed,
   no ``bounds``) over ``alpha`` or ``l1_ratio`` are solved by ONE batched interior-point
-  method on the shared Gram matrix (:func:`mlopt.structured.batched_path.fit_path_batched`,
-  solver label "MLOPT (batched)"; ``times[k]`` is then the batch's wall time divided by
-  the number of values).  Other models: the structured conic program
+  method on the shared Gram matrix (:func:`mlopt.structured.batched_path.fit_path_batched`);
+  binary ℓ₂-logistic regression over ``C`` or ``alpha`` by ONE batched Newton solve, every
+  member certified by its duality gap (:func:`mlopt.structured.logistic_path.fit_logistic_path_batched`).
+  Solver label "MLOPT (batched)"; ``times[k]`` is then the batch's wall time divided by
+  the number of values.  Other models: the structured conic program
   (:func:`mlopt.structured.fit_objective`) is assembled per value from one shared
-  :class:`Objective` (data tensors cached).
+  :class:`Objective` (data tensors cached), a logistic fit's Newton start at the previous value's solution.
 * first-order names: :func:`mlopt.firstorder.minimize` per value.
 
 Values are solved from strong to weak regularization (alpha descending, C ascending).
@@ -40,6 +42,7 @@ from mlopt.objective import Objective
 from mlopt.problem import build_problem
 from mlopt.solve import SolveError, SolveInfo, resolve_solver, solve_problem
 from mlopt.structured.batched_path import BATCHED_SETTINGS, batched_applicable, fit_path_batched, model_objectives
+from mlopt.structured.logistic_path import fit_logistic_path_batched, logistic_batched_applicable
 
 __all__ = ["PathResult", "regularization_path", "lasso_path", "alpha_grid"]
 
@@ -190,26 +193,44 @@ def _path(estimator, X, target, sample_weight, param: str, values) -> PathResult
 
 
 def _batched_ok(estimator, objective: Objective, param: str, hypers: list) -> bool:
-    """Squared loss over alpha / l1_ratio with one shared Gram matrix (same loss weight for all values)."""
-    if param not in ("alpha", "l1_ratio") or not structured_supported(objective) or not batched_applicable(objective):
+    """Squared loss over alpha / l1_ratio with one shared Gram matrix (same loss weight for all values), or
+    the binary ℓ₂-logistic loss over C / alpha (a positive ridge weight and loss weight in every member)."""
+    if not structured_supported(objective) or not set(estimator.solver_options or {}) <= BATCHED_SETTINGS:
         return False
-    if not set(estimator.solver_options or {}) <= BATCHED_SETTINGS:
+    if _logistic_batched(objective, param, hypers):
+        return True
+    if param not in ("alpha", "l1_ratio") or not batched_applicable(objective):
         return False
     return len({hp["loss_weight"] for hp in hypers}) == 1
 
 
+def _logistic_batched(objective: Objective, param: str, hypers: list) -> bool:
+    if param not in ("C", "alpha") or not logistic_batched_applicable(objective):
+        return False
+    c2 = objective.penalty.weights(objective.l1_ratio)[1]
+    return all(np.isfinite(hp["loss_weight"]) and hp["loss_weight"] > 0 and np.isfinite(hp["alpha"])
+               and hp["alpha"] * c2 > 0 for hp in hypers)
+
+
 def _batched_path(estimator, objective: Objective, param: str, vals: np.ndarray, hypers: list) -> PathResult:
-    """All values in one batched IPM; failed members become NaN entries with a ConvergenceWarning,
-    inexact ones ("almost_solved") keep their coefficients with a ConvergenceWarning (as one fit each)."""
+    """All values in one batched solve (the Gram-form IPM for squared losses, the certified batched Newton
+    for logistic); failed members become NaN entries with a ConvergenceWarning, inexact ones
+    ("almost_solved") keep their coefficients with a ConvergenceWarning (as one fit each)."""
     label = "MLOPT (batched)"
     opts = dict(estimator.solver_options or {})
-    objective.loss_weight = hypers[0]["loss_weight"]
+    tol, max_iter, threads = float(opts.get("tol", 1e-8)), int(opts.get("max_iter", 100)), opts.get("cpu_threads", 1)
     alphas = np.array([hp["alpha"] for hp in hypers])
-    ratios = np.array([hp["l1_ratio"] for hp in hypers])
-    res = fit_path_batched(objective, alphas, l1_ratio=ratios, device=estimator.device,
-                           tol=float(opts.get("tol", 1e-8)), max_iter=int(opts.get("max_iter", 100)),
-                           cpu_threads=opts.get("cpu_threads", 1))
-    values_f = model_objectives(objective, alphas, ratios, res.coefs, res.intercepts)
+    if _logistic_batched(objective, param, hypers):
+        ridge = alphas * objective.penalty.weights(objective.l1_ratio)[1]
+        res = fit_logistic_path_batched(objective, [hp["loss_weight"] for hp in hypers], ridge,
+                                        device=estimator.device, tol=tol, max_iter=max_iter, cpu_threads=threads)
+        values_f = res.primal_objectives
+    else:
+        objective.loss_weight = hypers[0]["loss_weight"]
+        ratios = np.array([hp["l1_ratio"] for hp in hypers])
+        res = fit_path_batched(objective, alphas, l1_ratio=ratios, device=estimator.device, tol=tol,
+                               max_iter=max_iter, cpu_threads=threads)
+        values_f = model_objectives(objective, alphas, ratios, res.coefs, res.intercepts)
     share = res.time / len(vals)
     solve_share = res.solve_time / len(vals)
     shape = objective.coef_shape

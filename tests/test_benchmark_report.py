@@ -88,3 +88,25 @@ def test_target_rounds_spread(rb, tmp_path):
                     "--target-machine", "one H200"]) == 0
     assert json.loads(out.with_suffix(".json").read_text())["rounds"] == rounds
     assert "median 44.0×" in out.read_text()
+
+
+def test_each_path_benchmark_gets_its_section_and_only_the_lasso_path_is_a_target(rb, tmp_path):
+    def row(bench, method, device, wall, **extra):
+        return dict(bench=bench, method=method, device=device, n=100000, d=500, n_alphas=10, wall_time_s=wall,
+                    max_rel_obj_diff=0.0, max_cert_gap=1e-14, statuses={"solved": 10}, **extra)
+
+    paths = [row("lasso_path", "mlopt-batched-cuda", "cuda", 0.08),
+             row("logistic_path", "mlopt-batched-cpu", "cpu", 2.0, methods={"newton": 10}),
+             row("logistic_path", "mlopt-batched-cuda", "cuda", 12.5),
+             row("logistic_path", "sklearn", "cpu", 3.0)]
+    out = tmp_path / "BENCHMARKS_GPU.md"
+    out.with_suffix(".json").write_text(json.dumps(dict(cells=[], paths=paths, grid="device", date="2026-01-02",
+                                                        machine="Xeon, 16 cores, GPU NVIDIA H200 (CUDA 13.0)")))
+    assert rb.main(["--output", str(out), "--report-only"]) == 0
+    text = out.read_text()
+    assert "## lasso path (100 alphas)" in text and "## logistic regression path (10 values of C)" in text
+    logistic = text.split("## logistic regression path")[1]
+    assert "| 100000x500 | sklearn | cpu | 3.000 | 1.5 |" in logistic and "finished by newton 10" in logistic
+    # the 10-second GPU target is the lasso path's: the logistic row (12.5 s) is not read as it
+    assert "lasso path, 100 alphas, 100000×500 on cuda: 0.08 s (GPU target < 10 s: met)" in text
+    assert "12.50 s (GPU target" not in text

@@ -111,6 +111,23 @@ def _check_device(device) -> torch.device:
     return dev
 
 
+def _positive_int(value, name: str, optional: bool) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be {'None or ' if optional else ''}a positive integer, got {value!r}")
+
+
+def check_solve_options(tol, max_iter, chunk_size, cpu_threads) -> None:
+    """ValueError naming the option unless tol > 0 is finite, max_iter ≥ 1, and chunk_size, cpu_threads
+    are None or ≥ 1 (the options of the batched path solvers)."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (tol > 0 and math.isfinite(tol)):
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    _positive_int(max_iter, "max_iter", optional=False)
+    _positive_int(chunk_size, "chunk_size", optional=True)
+    _positive_int(cpu_threads, "cpu_threads", optional=True)
+
+
 def _check_alphas(alphas) -> np.ndarray:
     if alphas is None or isinstance(alphas, (str, bytes)):
         raise TypeError(f"alphas must be a non-empty 1-d sequence of numbers >= 0, got {alphas!r}")
@@ -298,16 +315,7 @@ def fit_path_batched(objective_or_gram: Union[Objective, GramProblem, GramData],
     t0 = time.perf_counter()
     dev = _check_device(device)
     a = _check_alphas(alphas)
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (tol > 0 and math.isfinite(tol)):
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
-                                   or chunk_size < 1):
-        raise ValueError(f"chunk_size must be None or a positive integer, got {chunk_size!r}")
-    if cpu_threads is not None and (isinstance(cpu_threads, bool) or not isinstance(cpu_threads, (int, np.integer))
-                                    or cpu_threads < 1):
-        raise ValueError(f"cpu_threads must be None or a positive integer, got {cpu_threads!r}")
+    check_solve_options(tol, max_iter, chunk_size, cpu_threads)
     if positive is not None and not isinstance(positive, (bool, np.bool_)):
         raise TypeError(f"positive must be None or a bool, got {positive!r}")
 

@@ -4,7 +4,7 @@
 
 1. Newton's method with backtracking on F — one weighted Gram XᵀDX and one (d+1)×(d+1)
    Cholesky per step, as scikit-learn's ``newton-cholesky`` — to a Newton decrement
-   λ²/2 ≤ :data:`NEWTON_TOL`·max(1, F): the point (w⁰, b⁰).
+   λ²/2 ≤ 1e-24·max(1, F) (:mod:`mlopt.structured.batched_newton`, one member): the point (w⁰, b⁰).
 2. The point of the conic program (:mod:`mlopt.structured.templates`: locals t, v₁, v₂;
    v₁ + v₂ ≤ 1, (u − t, 1, v₁), (−t, 1, v₂) ∈ K_exp) on its central path at
    μ = :data:`START_GAP`·F/ν for the fixed (w⁰, b⁰).  Per sample, with η solving
@@ -29,78 +29,31 @@ import numpy as np
 import torch
 
 from mlopt.ipm.block_matrix import BlockMatrix
-from mlopt.ipm.kkt.sample_structure import gram_matrix
 from mlopt.ipm.start import StartPoint
+from mlopt.structured.batched_newton import NEWTON_MAX_STEPS, newton_logistic_batch
 
 #: the start's relative duality gap μν/F (measured at 5000×200: 1e-3 → 5 iterations, 1e-4 → 3, 1e-5 → 3)
 START_GAP = 1e-4
-#: Newton stops at λ²/2 ≤ NEWTON_TOL·max(1, F) (λ² = gᵀH⁻¹g: F − min F to second order; 1e-14 left
-#: coefficients 1e-6 off after a warm-started path step, so Newton goes on to the rounding floor)
-NEWTON_TOL = 1e-24
-#: below λ²/2 = NEWTON_FULL_STEPS·max(1, F) Newton takes full steps (λ ≲ 1e-3√F: the quadratic region)
-NEWTON_FULL_STEPS = 1e-6
-#: Newton steps before the start is given up (the IPM then starts from its own point)
-NEWTON_MAX_STEPS = 50
 
 
 def newton_logistic(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha: float, fit_intercept: bool,
                     max_steps: int = NEWTON_MAX_STEPS, init: Optional[Tuple[torch.Tensor, float]] = None
                     ) -> Optional[Tuple[torch.Tensor, float, float, int]]:
     """Minimize F (module docstring) by Newton's method from ``init`` = (w, b) (default (0, 0); a path
-    passes its previous solution), until λ²/2 ≤ :data:`NEWTON_TOL`·max(1, F) or, after a full step taken
-    with λ²/2 ≤ :data:`NEWTON_FULL_STEPS`·max(1, F) (the quadratic region, where F's rounding can hide
-    the decrease), λ² no longer falls tenfold (the rounding floor).  Steps: the full step where it does
-    not increase F beyond rounding in that region, else Armijo backtracking on F.
+    passes its previous solution): :func:`~mlopt.structured.batched_newton.newton_logistic_batch` with
+    one member (its steps and stopping tests).
 
-    Returns (w, b, F(w, b), steps), or None when a Hessian is not positive definite or the tests are
-    not met within ``max_steps`` (or backtracking finds no decrease)."""
-    n, d = X.shape
+    Returns (w, b, F(w, b), steps), or None when it did not converge (a Hessian not positive definite,
+    no decrease found, or the tests not met within ``max_steps``)."""
     f64 = dict(dtype=torch.float64, device=X.device)
-    cy = c * y
-    w, b = (torch.zeros(d, **f64), 0.0) if init is None else (init[0].to(**f64), float(init[1]) if fit_intercept else 0.0)
-    buf = torch.empty_like(X)  # the weighted rows √hᵢ xᵢ, one buffer for every step
-
-    def value(u, w):
-        return float((c * torch.logaddexp(torch.zeros_like(u), u)).sum()) + 0.5 * alpha * float(w @ w)
-
-    u = -y * (X @ w + b)
-    F = value(u, w)
-    floor_test = math.inf  # λ² after the last full step in the quadratic region
-    for step in range(max_steps + 1):
-        sig = torch.sigmoid(u)
-        r = cy * sig
-        g = torch.cat([alpha * w - X.T @ r, (-r.sum()).reshape(1)]) if fit_intercept else alpha * w - X.T @ r
-        h = c * sig * torch.sigmoid(-u)  # (y² = 1)
-        H = torch.empty((d + 1, d + 1) if fit_intercept else (d, d), **f64)
-        H[:d, :d] = gram_matrix(torch.mul(X, h.sqrt()[:, None], out=buf))
-        H.diagonal()[:d] += alpha
-        if fit_intercept:
-            Xh = X.T @ h
-            H[:d, d], H[d, :d], H[d, d] = Xh, Xh, h.sum()
-        L, info = torch.linalg.cholesky_ex(H)
-        if int(info) != 0:
-            return None
-        step_dir = -torch.cholesky_solve(g[:, None], L)[:, 0]
-        decrement = -float(g @ step_dir)  # λ² ≥ 0
-        scale = max(1.0, abs(F))
-        if decrement / 2 <= NEWTON_TOL * scale or decrement > 0.1 * floor_test:
-            return w, b, F, step
-        if step == max_steps:
-            return None
-        dw, db = step_dir[:d], float(step_dir[d]) if fit_intercept else 0.0
-        du = -y * (X @ dw + db)  # u is affine in the step: one product per Newton step, none per trial
-        quadratic = decrement / 2 <= NEWTON_FULL_STEPS * scale
-        t = 1.0
-        while True:
-            F_new = value(u + t * du, w + t * dw)
-            if F_new <= F - 0.25 * t * decrement or (quadratic and t == 1.0 and F_new <= F + 1e-12 * scale):
-                break
-            t *= 0.5
-            if t < 1e-12:
-                return None
-        floor_test = decrement if quadratic and t == 1.0 else math.inf
-        w, b, u, F = w + t * dw, b + t * db, u + t * du, F_new
-    return None
+    start = None
+    if init is not None:
+        start = (init[0].to(**f64).reshape(1, -1), torch.tensor([float(init[1]) if fit_intercept else 0.0], **f64))
+    res = newton_logistic_batch(X, y, c.reshape(1, -1), torch.tensor([float(alpha)], **f64), fit_intercept,
+                                max_steps, init=start)
+    if not bool(res.converged[0]):
+        return None
+    return res.coefs[0], float(res.intercepts[0]), float(res.values[0]), int(res.steps[0])
 
 
 def central_eta(u: torch.Tensor, k: torch.Tensor, iters: int = 100) -> torch.Tensor:

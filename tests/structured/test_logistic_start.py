@@ -242,7 +242,9 @@ def test_logistic_path_warm_starts_match_independent_fits():
 
     X, y = _cancer()
     Cs = [0.01, 0.1, 1.0, 10.0]
-    path = regularization_path(LogisticRegression(solver="mlopt"), X, y, param="C", values=Cs)
+    path = regularization_path(LogisticRegression(solver="mlopt", solver_options={"verbose": False}), X, y,
+                               param="C", values=Cs)  # (an option the batched path does not know: per value)
+    assert path.solver == "MLOPT (structured)"
     assert path.statuses == ["optimal"] * len(Cs)
     for k, C in enumerate(Cs):
         ref = LogisticRegression(C=C, solver="mlopt").fit(X, y)
@@ -263,8 +265,10 @@ def test_paths_start_each_newton_solve_at_the_previous_solution(monkeypatch):
 
     monkeypatch.setattr(ConvexLinearModel, "_fit_structured", recording)
     X, y = _cancer()
-    path = regularization_path(LogisticRegression(solver="mlopt"), X, y, param="C", values=[0.1, 1.0, 10.0])
-    assert seen[0] is None and len(seen) == 3
+    # an option the batched logistic path does not know keeps the per-value fits (mlopt.structured.logistic_path)
+    path = regularization_path(LogisticRegression(solver="mlopt", solver_options={"verbose": False}), X, y,
+                               param="C", values=[0.1, 1.0, 10.0])
+    assert path.solver == "MLOPT (structured)" and seen[0] is None and len(seen) == 3
     for k in (1, 2):
         coef, b = seen[k]
         np.testing.assert_array_equal(coef, path.coefs[k - 1].ravel())
