@@ -13,8 +13,9 @@ Methods (one JSON line each on stdout):
 
 * ``mlopt-batched`` (device cpu, and cuda when available): lasso: :func:`fit_path_batched`
   (the Gram matrix included in the time; ``methods`` counts the alphas finished by the
-  active-set start and by the IPM); logistic: :func:`fit_logistic_path_batched` (batched Newton,
-  every member certified by its duality gap; ``methods`` counts "newton" and IPM fallbacks);
+  active-set start and by the IPM); logistic: :func:`fit_logistic_path_batched` (Newton — all
+  values as one batch on a GPU, one after the other from the previous solution on the CPU — every
+  member certified by its duality gap; ``methods`` counts "newton" and IPM fallbacks);
 * ``mlopt-sequential``: the single fit once per value, :func:`mlopt.structured.fit_objective` (lasso:
   the same batched Gram solve with one member, the Gram matrix recomputed per alpha; logistic: the
   structured IPM, its Newton start at the previous C's solution — the path before the batch)

@@ -134,9 +134,10 @@ _PATH_TEXT = {
         "*sklearn*: `lasso_path` (coordinate descent, tol 1e-10)."]),
     "logistic_path": ("logistic regression path (10 values of C)", [
         "`benchmarks/bench_path.py --model logistic`: C ∈ logspace(−4, 4, 10) (`LogisticRegressionCV`'s range),",
-        "C·Σ log(1 + e^(−y(xᵀw + b))) + ½‖w‖² on generated data (10% flipped labels).  *mlopt-batched*: all",
-        "values in ONE batched Newton solve, each member certified by its duality gap",
-        "(`mlopt.structured.logistic_path`; *methods* counts the members certified after Newton and those",
+        "C·Σ log(1 + e^(−y(xᵀw + b))) + ½‖w‖² on generated data (10% flipped labels).  *mlopt-batched*:",
+        "`fit_logistic_path_batched` — Newton's method, every C certified by its duality gap (on a GPU all",
+        "values as one batch from 0; on the CPU one after the other, each from the previous C's solution;",
+        "`mlopt.structured.logistic_path`; *methods* counts the members certified after Newton and those",
         "handed to the IPM); *mlopt-sequential*: the structured IPM once per C, its Newton start at the previous",
         "C's solution (the path before the batch); *sklearn*: `LogisticRegression(newton-cholesky, tol=1e-10,",
         "warm_start=True)` refitted per C."]),

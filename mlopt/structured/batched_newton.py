@@ -12,8 +12,9 @@ step in the quadratic region (λ²/2 ≤ :data:`NEWTON_FULL_STEPS`·max(1, F), w
 beyond rounding), else Armijo backtracking on F (u is affine in the step: one product X·ΔW per
 Newton step, none per trial).  A member stops at λ²/2 ≤ :data:`NEWTON_TOL`·max(1, F) (λ² = gᵀH⁻¹g,
 F − min F to second order), or, after a full step in the quadratic region, when λ² no longer falls
-tenfold (the rounding floor); it fails when a Hessian is not positive definite, when backtracking
-finds no decrease, or after ``max_steps``.  Stopped members leave the batch.
+tenfold (the rounding floor); after such a step λ² is first estimated with the previous step's
+factor, so the last step needs no new Hessian.  A member fails when a Hessian is not positive
+definite, when backtracking finds no decrease, or after ``max_steps``.  Stopped members leave the batch.
 """
 from __future__ import annotations
 
@@ -98,6 +99,8 @@ def newton_logistic_batch(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alp
     converged = torch.zeros(B, dtype=torch.bool, device=X.device)
     running = torch.arange(B, device=X.device)  # members still iterating
     buf = torch.empty_like(X)  # the weighted rows √h xᵢ of one member's Gram matrix
+    p = d + int(fit_intercept)
+    factors = torch.empty((B, p, p), **f64)  # each member's last Hessian factor
     for step in range(max_steps + 1):
         if running.numel() == 0:
             break
@@ -111,21 +114,38 @@ def newton_logistic_batch(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alp
         g = ar[:, None] * Wr - _mm(X.T, R).T  # ∇_w F
         if fit_intercept:
             g = torch.cat([g, -R.sum(dim=0)[:, None]], dim=1)
+        scale = Fr.abs().clamp(min=1.0)
+        steps[r_] = step
+        quick = torch.isfinite(floor_test[r_])
+        if bool(quick.any()):
+            # after a full step in the quadratic region the last factor gives λ² at the new point to a
+            # factor 1 + O(‖step‖) (H hardly changes there): a member that passes the stopping tests
+            # with it stops without a new Hessian
+            k = quick.nonzero().squeeze(1)
+            est = (g[k] * torch.cholesky_solve(g[k][:, :, None], factors[r_[k]])[:, :, 0]).sum(dim=1)
+            stop = (est / 2 <= NEWTON_TOL * scale[k]) | (est > 0.1 * floor_test[r_[k]])
+            if bool(stop.any()):
+                converged[r_[k[stop]]] = True
+                go = torch.ones_like(quick)
+                go[k[stop]] = False
+                if not bool(go.any()):
+                    break
+                r_, g, scale, sig = r_[go], g[go], scale[go], sig[:, go]
+                Wr, br, Ur, Fr, Cr, ar = Wr[go], br[go], Ur[:, go], Fr[go], Cr[:, go], ar[go]
         h = Cr * sig * torch.sigmoid(-Ur)  # (y² = 1)
         L, info = torch.linalg.cholesky_ex(_hessians(X, h, ar, fit_intercept, buf))
         ok = info == 0
         direction = -torch.cholesky_solve(g[:, :, None], L)[:, :, 0]
         decrement = -(g * direction).sum(dim=1)  # λ² ≥ 0
-        scale = Fr.abs().clamp(min=1.0)
         done = ok & ((decrement / 2 <= NEWTON_TOL * scale) | (decrement > 0.1 * floor_test[r_]))
         converged[r_[done]] = True
-        steps[r_] = step
         go = ok & ~done
         if step == max_steps or not bool(go.any()):
             break
         if not bool(go.all()):
-            r_, direction, decrement, scale = r_[go], direction[go], decrement[go], scale[go]
+            r_, direction, decrement, scale, L = r_[go], direction[go], decrement[go], scale[go], L[go]
             Wr, br, Ur, Fr, Cr, ar = Wr[go], br[go], Ur[:, go], Fr[go], Cr[:, go], ar[go]
+        factors[r_] = L
         dW = direction[:, :d]
         db = direction[:, d] if fit_intercept else torch.zeros_like(br)
         dU = -yc * (_mm(X, dW.T) + db)  # u is affine in the step: one product per Newton step, none per trial

@@ -5,9 +5,12 @@ Members b = 1..B share the data (X, y = ±1, sample weights s) and differ in the
 
     F_b(w, β) = λ_b Σᵢ sᵢ log(1 + e^{−yᵢ(xᵢᵀw + β)}) + ½α_b‖w‖²,   λ_b > 0, α_b > 0.
 
-1. Newton's method on all members at once (:mod:`mlopt.structured.batched_newton`: per step one
-   weighted Gram matrix per member, one batched Cholesky, GEMMs shared by the batch), from w = 0,
-   β = 0, to the rounding floor of F_b.
+1. Newton's method (:mod:`mlopt.structured.batched_newton`) to the rounding floor of F_b.  On a GPU all
+   members at once from w = 0, β = 0 (per step one weighted Gram matrix per member, one batched
+   Cholesky, the products with X shared by the batch: kernel launches, not flops, bound a step there).
+   On the CPU, where every member costs its own Gram matrices whatever the batching, one member after
+   the other, each from the previous member's solution (warm start: 33 instead of 54 Newton steps for
+   the 10 C values of ``LogisticRegressionCV`` at 5000×200).
 2. Each member that converged is *certified*: its duality gap P − D, with D the value of a feasible
    point of the Fenchel dual built from its gradient (:func:`mlopt.certificates.certificate`), must be
    ≤ ``tol``·max(1, |P|) — the relative gap the IPM stops at.  The dual point is feasible by
@@ -18,8 +21,6 @@ Members b = 1..B share the data (X, y = ±1, sample weights s) and differ in the
    start beginning at the previous member's solution); method "ipm", with that IPM's status, gap
    and residuals.
 
-No member starts from another's solution in step 1: all run at once, and Newton from 0 needs 6–15
-steps on the grids of :class:`mlopt.LogisticRegressionCV` (C = 1e-4 … 1e4).
 """
 from __future__ import annotations
 
@@ -99,7 +100,8 @@ def fit_logistic_path_batched(objective: Objective, loss_weights: Sequence[float
     device : "cpu" or "cuda".  tol : relative duality gap a member must be certified to.
     max_iter : IPM iteration limit of the members solved by the IPM (step 3).
     cpu_threads : torch intra-op threads during the Newton solve on CPU (None: torch's setting).
-    chunk_size : members per batched Newton solve (None: as many as fit in 1 GiB of per-sample arrays).
+    chunk_size : members per batched Newton solve (None: on CPU 1, each member from the previous one's
+        solution; on a GPU as many as fit in 1 GiB, all from 0).
 
     Returns
     -------
@@ -137,15 +139,24 @@ def _solve(objective: Objective, lam: np.ndarray, ridge: np.ndarray, dev: torch.
 
     t1 = time.perf_counter()
     B, d = lam.size, objective.n_features
-    chunk = int(chunk_size) if chunk_size is not None else max(1, _CHUNK_BYTES // (8 * _ARRAYS_PER_MEMBER * X.shape[0]))
+    p = d + int(objective.fit_intercept)
+    if chunk_size is not None:
+        chunk = int(chunk_size)
+    elif dev.type == "cpu":
+        chunk = 1  # one member at a time, each Newton solve from the previous member's solution
+    else:
+        chunk = max(1, _CHUNK_BYTES // (8 * (_ARRAYS_PER_MEMBER * X.shape[0] + 2 * p * p)))
     coefs, intercepts = np.zeros((B, d)), np.zeros(B)
     steps, converged = np.zeros(B, dtype=int), np.zeros(B, dtype=bool)
     with torch_compute(cpu_threads if dev.type == "cpu" else None):
         for a in range(0, B, chunk):
             sl = slice(a, min(a + chunk, B))
             c = torch.as_tensor(lam[sl], **f64)[:, None] * s[None, :]
+            init = None
+            if chunk == 1 and a > 0 and converged[a - 1]:
+                init = (torch.as_tensor(coefs[a - 1:a], **f64), torch.as_tensor(intercepts[a - 1:a], **f64))
             res = newton_logistic_batch(X, y, c, torch.as_tensor(ridge[sl], **f64), objective.fit_intercept,
-                                        NEWTON_MAX_STEPS)
+                                        NEWTON_MAX_STEPS, init=init)
             coefs[sl], intercepts[sl] = res.coefs.cpu().numpy(), res.intercepts.cpu().numpy()
             steps[sl], converged[sl] = res.steps.cpu().numpy(), res.converged.cpu().numpy()
 

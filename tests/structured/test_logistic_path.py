@@ -178,13 +178,19 @@ def test_bad_input_raises_clear_errors():
             lp.fit_logistic_path_batched(other, [1.0], [1.0])
 
 
-def test_chunks_give_the_same_members():
+def test_chunks_give_the_same_members_and_warm_starts_save_steps():
     X, y = _cancer()
     objective = LogisticRegression().get_objective(X, y)
-    whole = lp.fit_logistic_path_batched(objective, CS, np.ones(CS.size))
+    whole = lp.fit_logistic_path_batched(objective, CS, np.ones(CS.size), chunk_size=CS.size)  # all from 0
     chunked = lp.fit_logistic_path_batched(objective, CS, np.ones(CS.size), chunk_size=2)
     np.testing.assert_allclose(chunked.coefs, whole.coefs, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(chunked.iterations, whole.iterations)
+    # the CPU default: one member at a time, each from the previous one's solution
+    warm = lp.fit_logistic_path_batched(objective, CS, np.ones(CS.size))
+    assert warm.methods == ["newton"] * CS.size and warm.iterations[0] == whole.iterations[0]
+    assert warm.iterations.sum() < whole.iterations.sum()
+    scale = np.abs(whole.coefs).max(axis=1, keepdims=True)
+    assert np.all(np.abs(warm.coefs - whole.coefs) <= 1e-9 * np.maximum(1.0, scale))
 
 
 # ----------------------------------------------------------------------------- through the paths and CV
