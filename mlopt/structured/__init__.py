@@ -4,7 +4,7 @@ with a KKT backend that eliminates the per-sample blocks (one d×d system per Ne
     coef, intercept, info = fit_objective(objective)          # any supported Objective
     problem = assemble(objective)                              # the conic data + structure
     path = fit_path_batched(objective, alphas)                 # squared loss: all alphas in one batched IPM
-    path = fit_logistic_path_batched(objective, Cs, ridges)    # ℓ₂-logistic: one batched Newton, certified
+    path = fit_logistic_path_batched(objective, Cs, ridges)    # ℓ₂-logistic: Newton over the Cs, certified
 """
 from mlopt.structured.assemble import StructuredProblem, assemble
 from mlopt.structured.batched_path import BatchedPathResult, fit_path_batched

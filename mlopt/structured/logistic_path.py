@@ -1,4 +1,5 @@
-"""One batched solve for a whole regularization path (C or α grid) of binary ℓ₂-logistic regression.
+"""A whole regularization path (C or α grid) of binary ℓ₂-logistic regression by Newton's method, every
+member certified by its duality gap.
 
 Members b = 1..B share the data (X, y = ±1, sample weights s) and differ in the loss weight λ_b
 (``C``) and the ridge weight α_b:
@@ -20,12 +21,11 @@ Members b = 1..B share the data (X, y = ±1, sample weights s) and differ in the
    are solved one by one by the structured IPM (:func:`mlopt.structured.fit_objective`, its Newton
    start beginning at the previous member's solution); method "ipm", with that IPM's status, gap
    and residuals.
-
 """
 from __future__ import annotations
 
 import time
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import scipy.sparse as sp
@@ -87,9 +87,11 @@ def _member_objective(objective: Objective, loss_weight: float, ridge: float) ->
 
 
 def fit_logistic_path_batched(objective: Objective, loss_weights: Sequence[float], ridge_weights: Sequence[float], *,
-                              device="cpu", tol: float = 1e-8, max_iter: int = 100, cpu_threads: Optional[int] = 1,
+                              device: Union[str, torch.device] = "cpu", tol: float = 1e-8, max_iter: int = 100,
+                              cpu_threads: Optional[int] = 1,
                               chunk_size: Optional[int] = None) -> BatchedPathResult:
-    """Solve F_b (module docstring) for every member b in one batched Newton solve, certified per member.
+    """Solve F_b (module docstring) for every member b by Newton's method (batched on a GPU, warm-started
+    member after member on the CPU), each certified by its duality gap (else solved by the IPM).
 
     Parameters
     ----------
