@@ -163,8 +163,9 @@ def _path(estimator, X, target, sample_weight, param: str, values) -> PathResult
     objective = estimator._objective(X, target, sample_weight)
     hypers = [_hyperparameters(estimator, X, target, sample_weight, param, v, objective) for v in vals]
     name = _solver_name(estimator.solver)
-    if name == "mlopt" and _batched_ok(estimator, objective, param, hypers):
-        return _batched_path(estimator, objective, param, vals, hypers)
+    kind = _batched_kind(estimator, objective, param, hypers) if name == "mlopt" else None
+    if kind is not None:
+        return _batched_path(estimator, objective, param, vals, hypers, kind)
     if name in FIRST_ORDER_SOLVERS:
         fit_one, label = (lambda obj: estimator._fit_first_order(obj, name)), name
     elif name == "mlopt" and structured_supported(objective):
@@ -192,16 +193,17 @@ def _path(estimator, X, target, sample_weight, param: str, values) -> PathResult
     return _collect(estimator, param, vals, results, label)
 
 
-def _batched_ok(estimator, objective: Objective, param: str, hypers: list) -> bool:
-    """Squared loss over alpha / l1_ratio with one shared Gram matrix (same loss weight for all values), or
-    the binary ℓ₂-logistic loss over C / alpha (a positive ridge weight and loss weight in every member)."""
+def _batched_kind(estimator, objective: Objective, param: str, hypers: list) -> str | None:
+    """Which batched solve covers the path: "logistic" (binary ℓ₂-logistic loss over C / alpha, a positive
+    ridge weight and loss weight in every member), "gram" (squared loss over alpha / l1_ratio with one
+    shared Gram matrix: the same loss weight for all values), or None."""
     if not structured_supported(objective) or not set(estimator.solver_options or {}) <= BATCHED_SETTINGS:
-        return False
+        return None
     if _logistic_batched(objective, param, hypers):
-        return True
+        return "logistic"
     if param not in ("alpha", "l1_ratio") or not batched_applicable(objective):
-        return False
-    return len({hp["loss_weight"] for hp in hypers}) == 1
+        return None
+    return "gram" if len({hp["loss_weight"] for hp in hypers}) == 1 else None
 
 
 def _logistic_batched(objective: Objective, param: str, hypers: list) -> bool:
@@ -212,7 +214,8 @@ def _logistic_batched(objective: Objective, param: str, hypers: list) -> bool:
                and hp["alpha"] * c2 > 0 for hp in hypers)
 
 
-def _batched_path(estimator, objective: Objective, param: str, vals: np.ndarray, hypers: list) -> PathResult:
+def _batched_path(estimator, objective: Objective, param: str, vals: np.ndarray, hypers: list,
+                  kind: str) -> PathResult:
     """All values in one batched solve (the Gram-form IPM for squared losses, the certified batched Newton
     for logistic); failed members become NaN entries with a ConvergenceWarning, inexact ones
     ("almost_solved") keep their coefficients with a ConvergenceWarning (as one fit each)."""
@@ -220,7 +223,7 @@ def _batched_path(estimator, objective: Objective, param: str, vals: np.ndarray,
     opts = dict(estimator.solver_options or {})
     tol, max_iter, threads = float(opts.get("tol", 1e-8)), int(opts.get("max_iter", 100)), opts.get("cpu_threads", 1)
     alphas = np.array([hp["alpha"] for hp in hypers])
-    if _logistic_batched(objective, param, hypers):
+    if kind == "logistic":
         ridge = alphas * objective.penalty.weights(objective.l1_ratio)[1]
         res = fit_logistic_path_batched(objective, [hp["loss_weight"] for hp in hypers], ridge,
                                         device=estimator.device, tol=tol, max_iter=max_iter, cpu_threads=threads)

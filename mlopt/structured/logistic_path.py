@@ -33,6 +33,7 @@ import torch
 
 from mlopt.certificates import certificate
 from mlopt.ipm.solver import torch_compute
+from mlopt.ipm.upload import to_device
 from mlopt.objective import Objective, ScaledHuberObjective
 from mlopt.structured.assemble import prepare_data
 from mlopt.structured.batched_newton import NEWTON_MAX_STEPS, newton_logistic_batch
@@ -135,7 +136,7 @@ def _solve(objective: Objective, lam: np.ndarray, ridge: np.ndarray, dev: torch.
     objective.loss_weight = 1.0
     X_np, y_np, s_np = prepare_data(objective)  # rows of positive weight; s = the sample weights
     f64 = dict(dtype=torch.float64, device=dev)
-    X = torch.as_tensor(np.ascontiguousarray(X_np), **f64)
+    X = to_device(X_np, dev)  # (pinned staging buffers for a large X on CUDA, any layout)
     y, s = torch.as_tensor(y_np, **f64), torch.as_tensor(s_np, **f64)
     setup = time.perf_counter() - t0
 
