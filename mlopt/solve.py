@@ -61,6 +61,10 @@ class SolveInfo:
     #: mlopt's IPM: one entry per run (equilibrated, status, iterations); two when the
     #: equilibrated run stalled and the unscaled data were solved again
     attempts: list | None = None
+    #: mlopt's structured linear SVM solved by sample screening (``mlopt.structured.hinge_screen``):
+    #: rounds, samples (kept with hinge rows), bound (fixed at αᵢ = cᵢ), newton_steps; {"fallback": True}
+    #: when screening could not certify its point and the full program was solved
+    screening: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

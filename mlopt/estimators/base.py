@@ -164,7 +164,7 @@ class ConvexLinearModel(BaseEstimator):
                          primal_objective=res["primal_objective"], dual_objective=res["dual_objective"],
                          duality_gap=res["gap_abs"], relative_gap=res["gap"],
                          primal_residual=res["primal_residual"], dual_residual=res["dual_residual"],
-                         attempts=res.get("attempts"))
+                         attempts=res.get("attempts"), screening=res.get("screening"))
         if status not in ("optimal", "optimal_inaccurate"):
             raise SolveError(f"mlopt's IPM ended with status {res['status']!r}; no coefficients are returned",
                              status=status)

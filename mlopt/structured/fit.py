@@ -15,6 +15,7 @@ from mlopt.ipm.solver import torch_compute
 from mlopt.ipm.kkt import DenseColumns
 from mlopt.objective import Objective
 from mlopt.structured.assemble import assemble
+from mlopt.structured.hinge_screen import fit_hinge_screened, hinge_screen_applicable, screen_pays
 from mlopt.structured.logistic_start import logistic_start
 from mlopt.structured.batched_path import BATCHED_SETTINGS, batched_applicable, fit_path_batched
 from mlopt.structured.gram import (assemble_gram, gram_applicable, kernel_ridge_applicable, solve_kernel_ridge,
@@ -25,11 +26,12 @@ __all__ = ["fit_objective"]
 
 FORMS = ("auto", "samples", "gram")
 STARTS = ("auto", "default")
+SCREENS = ("auto", "on", "off")
 _DEFAULTS = IPMSettings()  # the one-member batched path takes the general IPM's max_iter and threads
 
 
 def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto", start: str = "auto",
-                  newton_init: Optional[Tuple[np.ndarray, float]] = None,
+                  newton_init: Optional[Tuple[np.ndarray, float]] = None, screen: str = "auto",
                   **ipm_settings: Any) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
     """Minimize ``objective`` with mlopt's interior-point method on its structured conic form.
 
@@ -54,6 +56,13 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
         smooth objective; ``info["start"] == "newton"``) or "default" (the IPM's own start).
     newton_init : (coef, intercept) where that Newton solve starts (default 0): a path passes its
         previous solution (fewer Newton steps); ignored where the Newton start does not apply.
+    screen : linear SVM (binary hinge loss, ℓ₂ penalty, dense X): "on" solves by sample screening
+        (:mod:`mlopt.structured.hinge_screen`: a Huberized-hinge Newton predictor fixes the samples far
+        from the margin, the IPM solves the rest, the duality gap is checked on all samples;
+        ``info["screening"]`` reports it), "off" solves the full program, "auto" screens from
+        n ≥ 2000 samples and n ≥ 5(d + 1) without an explicit ``kkt_solver`` / ``kkt_structure``.
+        A screened solve that cannot certify its point falls back to the full program
+        (``info["screening"] == {"fallback": True}``).
     **ipm_settings : :class:`mlopt.ipm.IPMSettings` fields (``tol=1e-9``, ``verbose=True``,
         ``kkt_solver="qdldl"`` to solve the same data with a generic backend, …).
 
@@ -83,6 +92,11 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     if start not in STARTS:
         raise ValueError(f"start must be one of {STARTS}, got {start!r}")
+    if screen not in SCREENS:
+        raise ValueError(f"screen must be one of {SCREENS}, got {screen!r}")
+    if screen == "on" and not hinge_screen_applicable(objective):
+        raise ValueError("screen='on' needs the binary hinge loss with a pure l2 penalty (positive weight), dense X "
+                         "and no positive/bounds constraints; use screen='auto' or 'off'")
     if form == "auto":
         # an explicit KKT backend refers to the per-sample data: keep that form
         chosen = "kkt_solver" in ipm_settings or "kkt_structure" in ipm_settings
@@ -93,6 +107,10 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
             return _fit_batched(objective, device, ipm_settings)
     if form == "gram":
         return _fit_gram(objective, device, ipm_settings)
+    if _screens(objective, screen, ipm_settings):
+        screened = fit_hinge_screened(objective, device, ipm_settings)
+        if screened is not None:
+            return screened
     t0 = time.perf_counter()
     problem = assemble(objective)
     setup = time.perf_counter() - t0
@@ -100,7 +118,19 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
     if ipm_settings["kkt_solver"] in ("structured", "structured_wide"):
         ipm_settings.setdefault("kkt_structure", problem.structure)
     initial = logistic_start(objective, problem, device, newton_init) if start == "auto" else None
-    return _run_ipm(objective, problem, device, ipm_settings, t0, setup, "samples", initial)
+    coef, intercept, info = _run_ipm(objective, problem, device, ipm_settings, t0, setup, "samples", initial)
+    if _screens(objective, screen, ipm_settings):
+        info["screening"] = {"fallback": True}
+    return coef, intercept, info
+
+
+def _screens(objective: Objective, screen: str, ipm_settings: Dict[str, Any]) -> bool:
+    """Whether the hinge-screening solve runs (see ``screen`` of :func:`fit_objective`)."""
+    if screen == "off" or not hinge_screen_applicable(objective):
+        return False
+    if screen == "on":
+        return True
+    return screen_pays(objective) and "kkt_solver" not in ipm_settings and "kkt_structure" not in ipm_settings
 
 
 def _wide(problem) -> bool:

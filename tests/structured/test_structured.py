@@ -205,7 +205,8 @@ def test_structure_partition_check(rows, cols, ok):
 def test_timings_split_the_solve(model):
     """info["timings"]: every phase is a nonnegative time, the phases fit inside the solve, and the Gram
     products are part of the factorizations (binary: c = 1 scaled rows; multinomial: c > 1 block rows;
-    SVM: symmetric cones, whose initial point costs one factorization too)."""
+    SVM: symmetric cones, whose initial point costs one factorization too; solved by sample screening, whose
+    predictor is a phase of its own, outside the IPM's solve_time)."""
     X, y = load_wine(return_X_y=True) if model == "multinomial" else load_breast_cancer(return_X_y=True)
     X = _std(X)
     if model == "logistic":
@@ -217,7 +218,10 @@ def test_timings_split_the_solve(model):
     phases = {"validate", "equilibrate", "setup", "iterations", "kkt_update", "kkt_solve", "cones", "gram"}
     newton = model == "logistic"  # binary logistic with an ℓ₂ penalty: the Newton start (its own phase)
     assert info["start"] == ("newton" if newton else "default")
-    assert set(tm) == phases | ({"start"} if newton else set())
+    screened = model == "svm"  # 569 samples ≥ 5(d + 1): "auto" screens (mlopt.structured.hinge_screen)
+    assert set(tm) == phases | ({"start"} if newton else set()) | ({"screen"} if screened else set())
+    assert ("screening" in info) == screened
+    assert tm.get("screen", 0.0) + info["solve_time"] <= info["wall_time"]
     assert all(v >= 0 for v in tm.values())
     assert 0 < tm["gram"] <= tm["kkt_update"]
     assert tm["kkt_update"] + tm["kkt_solve"] + tm["cones"] <= tm["iterations"]
