@@ -90,6 +90,25 @@ def test_target_rounds_spread(rb, tmp_path):
     assert "median 44.0×" in out.read_text()
 
 
+def test_lasso_rounds_spread_under_the_three_times_line(rb, tmp_path):
+    """The lasso cells nearest the ≤ 3× line are measured again, interleaved; the report gives their spread."""
+    cells = [_cell("lasso", "real", "mlopt-structured", 0.0015), _cell("lasso", "real", "sklearn", 0.0005),
+             _cell("lasso", "1000x50", "mlopt-structured", 0.002), _cell("lasso", "1000x50", "sklearn", 0.001)]
+    rounds = [dict(_cell("lasso", "real", m, t), round=k)
+              for k, times in enumerate([(0.0012, 0.0005), (0.0010, 0.0005), (0.0016, 0.0005)], start=1)
+              for m, t in zip(("mlopt-structured", "sklearn"), times)]
+    rounds.append(dict(_cell("lasso", "1000x50", "sklearn", 0.001), round=1))  # no mlopt cell: no ratio
+    out = tmp_path / "BENCHMARKS.md"
+    out.with_suffix(".json").write_text(json.dumps(dict(cells=cells, paths=[], grid="full", date="2026-01-01",
+                                                        machine="EPYC, 2 cores", commit="abc", rounds=rounds)))
+    assert rb.main(["--output", str(out), "--report-only"]) == 0
+    text = out.read_text()
+    assert "- lasso: mlopt time / scikit-learn time = real 3.0, 1000x50 2.0 (target ≤ 3: met)." in text
+    assert ("  - more rounds of the cells closest to the line, right after the grid, methods interleaved: "
+            "real 2.0–3.2 (median 2.4; ≤ 3 in 2 of 3).") in text
+    assert ("lasso", "real") in rb.TARGET_CELLS and rb.TARGET_CELLS[("lasso", "real")] == ["mlopt-structured", "sklearn"]
+
+
 def test_each_path_benchmark_gets_its_section_and_only_the_lasso_path_is_a_target(rb, tmp_path):
     def row(bench, method, device, wall, **extra):
         return dict(bench=bench, method=method, device=device, n=100000, d=500, n_alphas=10, wall_time_s=wall,

@@ -570,11 +570,10 @@ def _restricted_solve(sc: _Scaled, support: torch.Tensor, sign: torch.Tensor, L1
     mask = torch.ones((support.shape[0], p), dtype=sc.G.dtype, device=sc.G.device)
     mask[:, :d] = support
     M = sc.G * (mask[:, :, None] * mask[:, None, :])
-    diag = M.diagonal(dim1=-2, dim2=-1)
-    diag.add_(1.0 - mask)
-    diag[:, :d] += L2 * mask[:, :d]
+    # diagonal: λ₂ on S, 1 off S (the unknowns fixed at 0), G's own entries for the intercept
+    M.diagonal(dim1=-2, dim2=-1)[:, :d] += torch.where(support, L2, 1.0)
     rhs = sc.g * mask
-    rhs[:, :d] -= L1 * sign * mask[:, :d]
+    rhs[:, :d] -= L1 * sign  # σ = 0 off S
     Lc, info = torch.linalg.cholesky_ex(M)
     th = torch.cholesky_solve(rhs.unsqueeze(-1), Lc)
     th = (th + torch.cholesky_solve(rhs.unsqueeze(-1) - M @ th, Lc)).squeeze(-1) * mask
