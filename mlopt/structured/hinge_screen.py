@@ -73,17 +73,30 @@ def screen_pays(objective: Objective) -> bool:
 
 class _RowsGram:
     """Σ_{i ∈ idx} vᵢ φᵢφᵢᵀ, φᵢ = [xᵢ; 1] (the 1 only when nb = 1), vᵢ ≥ 0: one syrk of a column-major
-    (k, d + nb) block of √vᵢ-scaled rows, written into one workspace allocated once (a fresh block per
-    call costs more in page faults than the product)."""
+    (k, d + nb) block of √vᵢ-scaled rows, written into a workspace reused by every call (a fresh block per
+    call costs more in page faults than the product), grown to the largest block asked for.  All n rows
+    with equal weights: one syrk of X itself, no copy."""
 
     def __init__(self, X: torch.Tensor, nb: int) -> None:
         self.X, self.nb = X, nb
         self.p = X.shape[1] + nb
-        self.work = torch.empty(self.p * X.shape[0], dtype=X.dtype, device=X.device)
+        self.work = torch.empty(0, dtype=X.dtype, device=X.device)
+
+    def all_rows(self, v: float) -> torch.Tensor:
+        """The sum over all rows with one weight v."""
+        X, d = self.X, self.X.shape[1]
+        G = torch.empty(self.p, self.p, dtype=X.dtype, device=X.device)
+        G[:d, :d] = gram_matrix(X) * v
+        if self.nb:
+            G[d, :d] = G[:d, d] = X.sum(dim=0) * v
+            G[d, d] = X.shape[0] * v
+        return G
 
     def __call__(self, idx: torch.Tensor, v: torch.Tensor, offset: int = 0) -> torch.Tensor:
         """The sum for the rows ``idx``; ``offset``: first workspace entry to use (two blocks side by side)."""
         d, k = self.X.shape[1], idx.shape[0]
+        if self.work.numel() < offset + self.p * k:
+            self.work = torch.empty(2 * (offset + self.p * k), dtype=self.X.dtype, device=self.X.device)
         root = v.sqrt()
         B = self.work[offset:offset + self.p * k].view(self.p, k).T
         torch.mul(self.X.index_select(0, idx), root[:, None], out=B[:, :d])
@@ -117,6 +130,8 @@ def huber_hinge_newton(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha:
         ridge[d] = 0.0
     floor_b = 1e-12 * float(c.sum())  # keeps the intercept pivot positive when Q is empty
     rows_gram = _RowsGram(X, nb)
+    c0 = float(c[0]) if n else 1.0
+    uniform = bool((c == c0).all())
     steps = 0
     for delta, tol in zip(deltas, tols):
         def value(th: torch.Tensor, marg: torch.Tensor) -> float:
@@ -132,6 +147,8 @@ def huber_hinge_newton(X: torch.Tensor, y: torch.Tensor, c: torch.Tensor, alpha:
                 enter = (changed & q_new).nonzero()[:, 0]
                 leave = (changed & in_q).nonzero()[:, 0]
                 G = G + rows_gram(enter, c[enter]) - rows_gram(leave, c[leave], offset=p * enter.shape[0])
+            elif n_q == n and uniform:
+                G = rows_gram.all_rows(c0)
             else:
                 rows = q_new.nonzero()[:, 0]
                 G = rows_gram(rows, c[rows])
