@@ -287,7 +287,7 @@ def write_report(results: list[dict], path: Path, plot_path: Path | None, machin
                 rel = (r["objective"] - best) / max(abs(best), 1e-300)
                 cert = r["certified_gap"]
                 cert = f"{cert:.1e}" if isinstance(cert, float) else str(cert)
-                note = r.get("label", "") if r["method"] == "sklearn" else ""
+                note = r.get("label", "") if r["method"] == "sklearn" else _screening_note(r.get("screening"))
                 if r.get("status") not in (None, "solved", "optimal"):
                     note += (" " if note else "") + f"status {r['status']}"
                 if r.get("warnings"):
@@ -400,6 +400,17 @@ def _rounds_line(rounds: list[dict], key: tuple) -> str:
     return line + "."
 
 
+def _screening_note(screening) -> str:
+    """The table note of a screened SVM fit (``info["screening"]``), or ''."""
+    if not screening:
+        return ""
+    if screening.get("fallback"):
+        return "screening not certified: full program solved"
+    rounds = screening["rounds"]
+    return (f"screened: IPM on {screening['samples']} samples, {screening['bound']} fixed at a = C "
+            f"({rounds} round{'s' if rounds > 1 else ''}, {screening['newton_steps']} predictor steps)")
+
+
 def _sklearn_rounds_line(rounds: list[dict], model: str) -> str:
     """The spread of mlopt / scikit-learn over the later rounds of ``model``'s target cells (≤ 3× target), or ''."""
     by_cell: dict = {}
@@ -415,7 +426,7 @@ def _sklearn_rounds_line(rounds: list[dict], model: str) -> str:
                          f"≤ 3 in {sum(v <= 3 for v in ratios)} of {len(ratios)})")
     if not parts:
         return ""
-    return (f"  - more rounds of the cells closest to the line, right after the grid, methods interleaved: "
+    return ("  - more rounds of the cells closest to the line, right after the grid, methods interleaved: "
             + ", ".join(parts) + ".")
 
 

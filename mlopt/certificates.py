@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.optimize import lsq_linear
 
 from mlopt.objective import Objective, ScaledHuberObjective, _as_tensor
 
@@ -85,6 +86,15 @@ def _clip_to_domain(name: str, u: torch.Tensor, y: torch.Tensor, loss) -> torch.
     if name == "squared_hinge":
         return -y * (-y * u).clamp(min=0.0)
     return u
+
+
+def _domain_bounds(name: str, y: torch.Tensor, loss) -> tuple[torch.Tensor, torch.Tensor]:
+    """Elementwise bounds (lo, hi) of dom ℓ* for the kinked losses (the box :func:`_clip_to_domain` projects on)."""
+    if name == "absolute":
+        return -torch.ones_like(y), torch.ones_like(y)
+    if name == "quantile":
+        return torch.full_like(y, -loss.quantile), torch.full_like(y, 1.0 - loss.quantile)
+    return torch.minimum(-y, torch.zeros_like(y)), torch.maximum(-y, torch.zeros_like(y))  # hinge: u = −y·a, a ∈ [0, 1]
 
 
 def _fix_intercept(theta: torch.Tensor) -> torch.Tensor:
@@ -176,9 +186,17 @@ def _check(obj: Objective) -> None:
 _KINKED = {"hinge": 1.0, "absolute": 0.0, "quantile": 0.0}
 
 
+#: kink samples up to which the bounded least-squares candidate is also computed (BVLS, dense: cubic cost)
+_BOUNDED_KINK_MAX = 3000
+
+
 def _kink_candidates(obj, X, y, z, u, c, coef) -> list[torch.Tensor]:
     """Refined ℓ'(z) for kinked losses: on samples at the kink (within δ), solve the
-    stationarity equations X_Mᵀθ_M = −∇h(w) − X_{M̄}ᵀθ_{M̄} (and Σθ = 0) by least squares."""
+    stationarity equations X_Mᵀθ_M = −∇h(w) − X_{M̄}ᵀθ_{M̄} (and Σθ = 0) by least squares.
+    Where that solution leaves dom ℓ* (more kink samples than equations: the least-norm solution
+    ignores the bounds, and clipping it breaks stationarity), a second candidate solves the same
+    equations by least squares within the bounds (scipy's BVLS), for at most :data:`_BOUNDED_KINK_MAX`
+    kink samples."""
     name = obj.loss.name
     if name not in _KINKED:
         return []
@@ -186,10 +204,13 @@ def _kink_candidates(obj, X, y, z, u, c, coef) -> list[torch.Tensor]:
     out = []
     multi = u.ndim == 2
     U, Z, C = (u, kink, c) if multi else (u[:, None], kink[:, None], c)
+    lo_all, hi_all = _domain_bounds(name, y, obj.loss)
+    LO, HI = (lo_all, hi_all) if multi else (lo_all[:, None], hi_all[:, None])
     for zero_tol, delta in itertools.product((0.0, 1e-6), (1e-8, 1e-5, 1e-3)):
         mask_s, target = _support_target(obj, coef, zero_tol)
         T, Ms = (target, mask_s) if multi else (target[:, None], mask_s[:, None])
         cand = U.clone()
+        bounded = None
         for k in range(U.shape[1]):  # outputs are independent one-vs-rest columns
             M = Z[:, k] <= delta * (1.0 + Z[:, k].abs().max())
             if not M.any():
@@ -207,8 +228,15 @@ def _kink_candidates(obj, X, y, z, u, c, coef) -> list[torch.Tensor]:
                 continue
             sol = torch.linalg.lstsq(A.cpu(), rhs.cpu()[:, None], driver="gelsd").solution[:, 0].to(U)
             cand[M, k] = sol
-        cand = cand if multi else cand[:, 0]
-        out.append(_clip_to_domain(name, cand, y, obj.loss))
+            lo, hi = LO[M, k], HI[M, k]
+            if bool(((sol < lo) | (sol > hi)).any()) and int(M.sum()) <= _BOUNDED_KINK_MAX:
+                fit = lsq_linear(A.cpu().numpy(), rhs.cpu().numpy(), bounds=(lo.cpu().numpy(), hi.cpu().numpy()),
+                                 method="bvls")
+                bounded = cand.clone() if bounded is None else bounded
+                bounded[M, k] = torch.as_tensor(fit.x, dtype=U.dtype, device=U.device)
+        for one in (cand, bounded):
+            if one is not None:
+                out.append(_clip_to_domain(name, one if multi else one[:, 0], y, obj.loss))
     return out
 
 

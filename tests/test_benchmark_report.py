@@ -61,20 +61,30 @@ def test_device_report_targets_and_added_measurement(rb, tmp_path):
             "13.0)): lasso path 0.08 s (met), logistic 10⁶×1000 4.50 s (met).") in cpu.read_text()
 
 
+def _rounds(model, data, methods, times_per_round):
+    """Later-round cells: round k (from 1) times the methods with ``times_per_round[k − 1]``."""
+    return [dict(_cell(model, data, m, t), round=k) for k, times in enumerate(times_per_round, start=1)
+            for m, t in zip(methods, times)]
+
+
+def _report(rb, tmp_path, cells, rounds):
+    """(path, text) of the CPU report regenerated from a saved run of ``cells`` and ``rounds``."""
+    out = tmp_path / "BENCHMARKS.md"
+    out.with_suffix(".json").write_text(json.dumps(dict(cells=cells, paths=[], grid="full", date="2026-01-01",
+                                                        machine="EPYC, 2 cores", commit="abc", rounds=rounds)))
+    assert rb.main(["--output", str(out), "--report-only"]) == 0
+    return out, out.read_text()
+
+
 def test_target_rounds_spread(rb, tmp_path):
     """The target cells' later rounds (same run) give the spread of the ratios under the grid's own line."""
     cells = [_cell("logistic", "5000x200", "mlopt-structured", 0.25), _cell("logistic", "5000x200", "clarabel", 12.5),
              _cell("logistic", "5000x200", "sklearn", 0.05), _cell("svm", "5000x200", "mlopt-structured", 0.2),
              _cell("svm", "5000x200", "clarabel", 5.0)]
-    rounds = [dict(_cell("logistic", "5000x200", m, t), round=k)
-              for k, times in enumerate([(0.25, 11.0, 0.04), (0.2, 12.0, 0.05), (0.3, 12.0, 0.05)], start=1)
-              for m, t in zip(("mlopt-structured", "clarabel", "sklearn"), times)]
+    rounds = _rounds("logistic", "5000x200", ("mlopt-structured", "clarabel", "sklearn"),
+                     [(0.25, 11.0, 0.04), (0.2, 12.0, 0.05), (0.3, 12.0, 0.05)])
     rounds.append(dict(_cell("svm", "5000x200", "clarabel", 5.0), round=1))  # no mlopt cell in that round: unused
-    out = tmp_path / "BENCHMARKS.md"
-    out.with_suffix(".json").write_text(json.dumps(dict(cells=cells, paths=[], grid="full", date="2026-01-01",
-                                                        machine="EPYC, 2 cores", commit="abc", rounds=rounds)))
-    assert rb.main(["--output", str(out), "--report-only"]) == 0
-    text = out.read_text()
+    out, text = _report(rb, tmp_path, cells, rounds)
     assert "logistic 5000×200: mlopt 0.250 s vs CVXPY+Clarabel 12.50 s → 50.0× faster (target ≥ 50×: met" in text
     # × Clarabel per round: 44, 60, 40; mlopt / scikit-learn: 6.25, 4, 6
     assert ("  - 3 more rounds of these cells right after the grid, methods interleaved: × CVXPY+Clarabel "
@@ -94,15 +104,10 @@ def test_lasso_rounds_spread_under_the_three_times_line(rb, tmp_path):
     """The lasso cells nearest the ≤ 3× line are measured again, interleaved; the report gives their spread."""
     cells = [_cell("lasso", "real", "mlopt-structured", 0.0015), _cell("lasso", "real", "sklearn", 0.0005),
              _cell("lasso", "1000x50", "mlopt-structured", 0.002), _cell("lasso", "1000x50", "sklearn", 0.001)]
-    rounds = [dict(_cell("lasso", "real", m, t), round=k)
-              for k, times in enumerate([(0.0012, 0.0005), (0.0010, 0.0005), (0.0016, 0.0005)], start=1)
-              for m, t in zip(("mlopt-structured", "sklearn"), times)]
+    rounds = _rounds("lasso", "real", ("mlopt-structured", "sklearn"), [(0.0012, 0.0005), (0.0010, 0.0005),
+                                                                          (0.0016, 0.0005)])
     rounds.append(dict(_cell("lasso", "1000x50", "sklearn", 0.001), round=1))  # no mlopt cell: no ratio
-    out = tmp_path / "BENCHMARKS.md"
-    out.with_suffix(".json").write_text(json.dumps(dict(cells=cells, paths=[], grid="full", date="2026-01-01",
-                                                        machine="EPYC, 2 cores", commit="abc", rounds=rounds)))
-    assert rb.main(["--output", str(out), "--report-only"]) == 0
-    text = out.read_text()
+    _, text = _report(rb, tmp_path, cells, rounds)
     assert "- lasso: mlopt time / scikit-learn time = real 3.0, 1000x50 2.0 (target ≤ 3: met)." in text
     assert ("  - more rounds of the cells closest to the line, right after the grid, methods interleaved: "
             "real 2.0–3.2 (median 2.4; ≤ 3 in 2 of 3).") in text
@@ -129,3 +134,12 @@ def test_each_path_benchmark_gets_its_section_and_only_the_lasso_path_is_a_targe
     # the 10-second GPU target is the lasso path's: the logistic row (12.5 s) is not read as it
     assert "lasso path, 100 alphas, 100000×500 on cuda: 0.08 s (GPU target < 10 s: met)" in text
     assert "12.50 s (GPU target" not in text
+
+
+def test_screened_svm_cells_say_so(rb, tmp_path):
+    screened = dict(_cell("svm", "5000x200", "mlopt-structured", 0.08),
+                    screening=dict(rounds=1, samples=675, bound=1801, newton_steps=16))
+    fallback = dict(_cell("svm", "1000x50", "mlopt-structured", 0.02), screening={"fallback": True})
+    _, text = _report(rb, tmp_path, [screened, fallback, _cell("svm", "5000x200", "clarabel", 5.0)], [])
+    assert "screened: IPM on 675 samples, 1801 fixed at a = C (1 round, 16 predictor steps) |" in text
+    assert "screening not certified: full program solved |" in text

@@ -5,6 +5,9 @@ with a KKT backend that eliminates the per-sample blocks (one d×d system per Ne
     problem = assemble(objective)                              # the conic data + structure
     path = fit_path_batched(objective, alphas)                 # squared loss: all alphas in one batched IPM
     path = fit_logistic_path_batched(objective, Cs, ridges)    # ℓ₂-logistic: Newton over the Cs, certified
+
+A large linear SVM is solved by sample screening (:mod:`mlopt.structured.hinge_screen`, ``fit_objective``'s
+``screen``): the IPM sees only the samples near the margin, and the gap is checked on all of them.
 """
 from mlopt.structured.assemble import StructuredProblem, assemble
 from mlopt.structured.batched_path import BatchedPathResult, fit_path_batched

@@ -60,7 +60,7 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
         (:mod:`mlopt.structured.hinge_screen`: a Huberized-hinge Newton predictor fixes the samples far
         from the margin, the IPM solves the rest, the duality gap is checked on all samples;
         ``info["screening"]`` reports it), "off" solves the full program, "auto" screens from
-        n ≥ 2000 samples and n ≥ 5(d + 1) without an explicit ``kkt_solver`` / ``kkt_structure``.
+        n ≥ 500 samples and n ≥ 5(d + 1) without an explicit ``kkt_solver`` / ``kkt_structure``.
         A screened solve that cannot certify its point falls back to the full program
         (``info["screening"] == {"fallback": True}``).
     **ipm_settings : :class:`mlopt.ipm.IPMSettings` fields (``tol=1e-9``, ``verbose=True``,

@@ -2,8 +2,8 @@
 
     F(w, b) = ½α‖w‖² + Σᵢ cᵢ max(0, 1 − mᵢ),   mᵢ = yᵢ(xᵢᵀw + b),  yᵢ = ±1,  cᵢ = loss_weight·sᵢ.
 
-At the optimum the samples split into N = {m > 1} (dual αᵢ = 0), B = {m < 1} (αᵢ = cᵢ) and the
-margin samples {m = 1} (0 ≤ αᵢ ≤ cᵢ).  Given a guess of N and B, only the rest W needs hinge rows:
+At the optimum the samples split into N = {m > 1} (dual aᵢ = 0), B = {m < 1} (aᵢ = cᵢ) and the
+margin samples {m = 1} (0 ≤ aᵢ ≤ cᵢ); w = Σ aᵢyᵢxᵢ/α and Σ aᵢyᵢ = 0 (with an intercept).  Given a guess of N and B, only the rest W needs hinge rows:
 
     F_W(w, b) = ½α‖w‖² + Σ_W cᵢ max(0, 1 − mᵢ) + Σ_B cᵢ (1 − mᵢ),
 
@@ -13,19 +13,19 @@ a program of |W| samples plus a linear term (−Σ_B cᵢyᵢ[xᵢ; 1] in q, Σ_
    r − δ/2 (r ≥ δ) of r = 1 − m, minimized by Newton's method with backtracking for δ = 2, 0.3, 0.1
    in turn (each from the previous solution).  Its Hessian αI + Σ_Q (cᵢ/δ)φᵢφᵢᵀ (φ = [x; 1]) sums
    over the samples Q with 0 < r < δ only, and is updated by the rows that entered or left Q.
-2. **Reduced solve**: W = {|m − 1| ≤ :data:`BAND`} (at least d + 1 samples), B = {m < 1 − BAND};
-   the structured IPM solves F_W on the W rows.
-3. **Check on all samples**: the IPM's dual point extended by α_B = c_B, α_N = 0 is dual feasible
+2. **Reduced solve**: W = {|m − 1| ≤ :data:`BAND`} (at least d + 1 samples: the closest to the margin),
+   B = {m < 1 − BAND}, N the rest; the structured IPM solves F_W on the W rows.
+3. **Check on all samples**: the IPM's dual point extended by a_B = c_B, a_N = 0 is dual feasible
    for F, so F(w, b) − D (D: the IPM's dual objective, constant included) bounds the suboptimality
    on the full problem; it exceeds the reduced gap by Σ_B cᵢ max(0, mᵢ − 1) + Σ_N cᵢ max(0, 1 − mᵢ),
    i.e. only if a screened sample is on the wrong side of the margin.  Accepted when it meets the
-   IPM's gap tolerance; otherwise those samples join W and the IPM runs again (at most
-   :data:`MAX_ROUNDS` solves), else the caller solves the full program.
+   IPM's gap tolerance; otherwise those samples, and the screened ones now within BAND of the margin,
+   join W and the IPM runs again (at most :data:`MAX_ROUNDS` solves), else the caller solves the
+   full program.
 """
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from typing import Any, Dict, Optional, Tuple
 

@@ -51,3 +51,31 @@ def test_uncovered_raises(bank):
         certificate(HuberRegressor().get_objective(X, y), np.zeros(X.shape[1]), 0.0)
     with pytest.raises(ValueError, match="multinomial"):
         certificate(bank["multinomial"][3], np.zeros(bank["multinomial"][3].coef_shape), np.zeros(3))
+
+
+def test_degenerate_hinge_kink_gets_a_bounded_dual(monkeypatch):
+    """More kink samples than stationarity equations: the least-norm multipliers may leave the box
+    0 ≤ aᵢ ≤ cᵢ, and clipping them breaks stationarity; the bounded least-squares candidate keeps the
+    certificate tight.  The margin samples of a solved SVM are split into two copies with weights 0.9
+    and 0.1 (the same problem, the same optimum): least norm shares aᵢ equally, beyond the light copy's cap."""
+    import mlopt.certificates as mc
+    from mlopt.estimators import LinearSVC
+    from mlopt.structured import fit_objective
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    coef, b, _ = fit_objective(LinearSVC(C=1.0).get_objective(X, y), screen="off", tol=1e-11)
+    ys = np.where(y == 1, 1.0, -1.0)
+    at = np.abs(ys * (X @ coef + b) - 1) < 1e-7
+    assert at.sum() >= 10
+    X2 = np.vstack([X[~at], X[at], X[at]])
+    y2 = np.concatenate([y[~at], y[at], y[at]])
+    sw = np.concatenate([np.ones((~at).sum()), np.full(at.sum(), 0.9), np.full(at.sum(), 0.1)])
+    obj = LinearSVC(C=1.0).get_objective(X2, y2, sample_weight=sw)
+    tight = mc.certificate(obj, coef, b)
+    monkeypatch.setattr(mc, "_BOUNDED_KINK_MAX", 0)  # least squares and clipping only
+    loose = mc.certificate(obj, coef, b)
+    assert tight.relative_gap <= 1e-9 < loose.relative_gap
+    assert tight.primal == pytest.approx(loose.primal, rel=1e-14) and tight.dual <= tight.primal + 1e-9
