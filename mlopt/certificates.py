@@ -210,7 +210,7 @@ def _kink_candidates(obj, X, y, z, u, c, coef) -> list[torch.Tensor]:
         mask_s, target = _support_target(obj, coef, zero_tol)
         T, Ms = (target, mask_s) if multi else (target[:, None], mask_s[:, None])
         cand = U.clone()
-        bounded = None
+        bounded = {}  # output k → (kink mask, multipliers within the bounds)
         for k in range(U.shape[1]):  # outputs are independent one-vs-rest columns
             M = Z[:, k] <= delta * (1.0 + Z[:, k].abs().max())
             if not M.any():
@@ -232,11 +232,14 @@ def _kink_candidates(obj, X, y, z, u, c, coef) -> list[torch.Tensor]:
             if bool(((sol < lo) | (sol > hi)).any()) and int(M.sum()) <= _BOUNDED_KINK_MAX:
                 fit = lsq_linear(A.cpu().numpy(), rhs.cpu().numpy(), bounds=(lo.cpu().numpy(), hi.cpu().numpy()),
                                  method="bvls")
-                bounded = cand.clone() if bounded is None else bounded
-                bounded[M, k] = torch.as_tensor(fit.x, dtype=U.dtype, device=U.device)
-        for one in (cand, bounded):
-            if one is not None:
-                out.append(_clip_to_domain(name, one if multi else one[:, 0], y, obj.loss))
+                bounded[k] = (M, torch.as_tensor(fit.x, dtype=U.dtype, device=U.device))
+        candidates = [cand]
+        if bounded:  # the least-squares candidate with the bounded solutions in their outputs
+            candidates.append(cand.clone())
+            for k, (M, sol) in bounded.items():
+                candidates[1][M, k] = sol
+        for one in candidates:
+            out.append(_clip_to_domain(name, one if multi else one[:, 0], y, obj.loss))
     return out
 
 

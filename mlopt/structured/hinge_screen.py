@@ -219,7 +219,7 @@ def _screened(objective: Objective, device, ipm_settings: Dict[str, Any], settin
     t_predict = time.perf_counter() - t0
     if predicted is None:
         return None
-    w, b, m, newton_steps = predicted
+    _, _, m, newton_steps = predicted
     near = (m - 1.0).abs()
     keep = near <= band
     if int(keep.sum()) < min(n, d + nb):  # at least d + nb samples: the closest ones to the margin
@@ -244,8 +244,11 @@ def _screened(objective: Objective, device, ipm_settings: Dict[str, Any], settin
             q[d] -= float(lin.sum())
         constant = float(c[fixed].sum())
         setup += time.perf_counter() - t1
-        opts = dict(ipm_settings, kkt_solver="structured", kkt_structure=problem.structure,
-                    objective_constant=constant)
+        opts = dict(ipm_settings, objective_constant=constant)
+        opts.setdefault("kkt_solver", "structured")  # a given backend solves the reduced program too
+        opts.pop("kkt_structure", None)  # (a given structure describes the full program's samples)
+        if opts["kkt_solver"] in ("structured", "structured_wide"):
+            opts["kkt_structure"] = problem.structure
         res = solve(problem.P, q, problem.A, problem.b, problem.cones, device=device, **opts)
         solve_time += res.solve_time
         iterations += res.iterations

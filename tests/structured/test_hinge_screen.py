@@ -204,3 +204,12 @@ def test_devices_agree(device):
     c_dev, b_dev, info = fit_objective(obj, device=device, screen="on", tol=1e-9)
     assert info["screening"]["rounds"] >= 1
     np.testing.assert_allclose(c_dev, c_cpu, atol=1e-7)
+
+
+def test_screen_on_keeps_a_given_kkt_backend():
+    X, y = _noisy(1500, 8, seed=6)
+    obj = LinearSVC(C=1.0).get_objective(X, y)
+    c0, _, full = fit_objective(obj, screen="off", tol=1e-9)
+    c1, _, info = fit_objective(obj, screen="on", kkt_solver="qdldl", tol=1e-9)
+    assert info["kkt_solver"] == "qdldl" and info["screening"]["rounds"] >= 1
+    assert info["objective"] == pytest.approx(full["objective"], rel=2e-9)
