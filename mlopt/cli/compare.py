@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from mlopt.compare import CONIC_METHODS, MODELS, compare, make_model, plot_convergence
 from mlopt.estimators.base import FIRST_ORDER_SOLVERS
 
