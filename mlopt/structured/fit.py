@@ -107,7 +107,8 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
             return _fit_batched(objective, device, ipm_settings)
     if form == "gram":
         return _fit_gram(objective, device, ipm_settings)
-    if _screens(objective, screen, ipm_settings):
+    screens = _screens(objective, screen, ipm_settings)  # (decided before the defaults below fill kkt_solver)
+    if screens:
         screened = fit_hinge_screened(objective, device, ipm_settings)
         if screened is not None:
             return screened
@@ -119,7 +120,7 @@ def fit_objective(objective: Objective, device: str = "cpu", form: str = "auto",
         ipm_settings.setdefault("kkt_structure", problem.structure)
     initial = logistic_start(objective, problem, device, newton_init) if start == "auto" else None
     coef, intercept, info = _run_ipm(objective, problem, device, ipm_settings, t0, setup, "samples", initial)
-    if _screens(objective, screen, ipm_settings):
+    if screens:
         info["screening"] = {"fallback": True}
     return coef, intercept, info
 

@@ -117,10 +117,11 @@ def test_uncertified_screening_returns_none_and_fit_objective_falls_back(monkeyp
     obj = LinearSVC(C=1.0).get_objective(X, y)
     assert hs.fit_hinge_screened(obj, "cpu", {}, band=0.0, max_rounds=1) is None
     monkeypatch.setattr(fit_module, "fit_hinge_screened", lambda *a, **k: None)
-    coef, b, info = fit_objective(obj, screen="on")
     _, _, full = fit_objective(obj, screen="off")
-    assert info["screening"] == {"fallback": True} and info["status"] == "solved"
-    assert info["objective"] == pytest.approx(full["objective"], rel=1e-12)
+    for screen in ("on", "auto"):  # "auto" too: its decision is not undone by the backend defaults set later
+        coef, b, info = fit_objective(obj, screen=screen)
+        assert info["screening"] == {"fallback": True} and info["status"] == "solved"
+        assert info["objective"] == pytest.approx(full["objective"], rel=1e-12)
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
