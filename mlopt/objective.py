@@ -87,6 +87,13 @@ class Objective:
         c1, c2 = self.penalty.weights(self.l1_ratio)
         return self.alpha * c1, self.alpha * c2
 
+    @property
+    def pure_ridge(self) -> bool:
+        """The penalty is α₂·½‖w‖² alone with α₂ > 0 (no norm part) and w is unconstrained (no ``positive`` /
+        ``bounds``): the objective is then smooth in w wherever the loss is, and strongly convex in w."""
+        l1, l2 = self.penalty_weights
+        return l1 == 0 and l2 > 0 and not self.positive and self.bounds is None
+
     # ------------------------------------------------------------------ values
     def tensors(self, device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """(X, y, s) as float64 tensors on ``device`` (cached per device)."""

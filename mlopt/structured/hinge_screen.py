@@ -59,10 +59,7 @@ def hinge_screen_applicable(objective: Objective) -> bool:
     """Binary hinge loss, a pure ℓ₂ penalty with positive weight, dense X, no ``positive`` / ``bounds``."""
     if not isinstance(objective, Objective) or objective.loss.name != "hinge" or np.ndim(objective.y) != 1:
         return False
-    l1, l2 = objective.penalty_weights
-    if l1 != 0 or not l2 > 0 or objective.positive or objective.bounds is not None:
-        return False
-    return not sp.issparse(objective.X)
+    return objective.pure_ridge and not sp.issparse(objective.X)
 
 
 def screen_pays(objective: Objective) -> bool:

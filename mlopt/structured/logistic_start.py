@@ -145,8 +145,7 @@ def logistic_start(objective, problem, device, init=None) -> Optional[LogisticSt
     ``bounds`` rows, dense X with n ≥ d — else None."""
     if objective.loss.name != "logistic" or problem.sample_y is None:
         return None
-    l1, l2 = objective.penalty_weights
-    if l1 != 0 or not l2 > 0 or objective.positive or objective.bounds is not None:
+    if not objective.pure_ridge:
         return None
     if problem.A.x_sparse or problem.A.X.shape[0] < problem.A.X.shape[1]:
         return None
@@ -159,4 +158,4 @@ def logistic_start(objective, problem, device, init=None) -> Optional[LogisticSt
             raise ValueError(f"newton_init: coef must be a finite ({problem.n_features},) array and the intercept a "
                              f"finite number, got shape {coef.shape}")
         init = (coef, b)
-    return LogisticStart(problem, l2, device, init)
+    return LogisticStart(problem, objective.penalty_weights[1], device, init)
