@@ -73,28 +73,26 @@ def _loss_conjugate(name: str, u: torch.Tensor, y: torch.Tensor, loss) -> torch.
     raise ValueError(f"no conjugate for loss {name!r}; certified losses are {CERTIFIED_LOSSES}")
 
 
+def _domain_bounds(name: str, y: torch.Tensor, loss) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Elementwise box (lo, hi) of dom ℓ* (±∞ where a side is open), or None where nothing is clipped
+    (squared: dom ℓ* = ℝ; multinomial: the shifted simplex, handled by its conjugate).  Binary losses: u = −y·a with a ∈ [0, 1] (hinge, logistic) or a ≥ 0
+    (squared hinge)."""
+    scalar = {"absolute": lambda: (-1.0, 1.0), "quantile": lambda: (-loss.quantile, 1.0 - loss.quantile),
+              "huber": lambda: (-2 * loss.epsilon, 2 * loss.epsilon)}
+    if name in scalar:
+        lo, hi = scalar[name]()
+        return torch.full_like(y, lo), torch.full_like(y, hi)
+    if name in ("hinge", "logistic", "squared_hinge"):
+        end = -y if name != "squared_hinge" else torch.where(y > 0, -torch.inf, torch.inf)  # u at a = 1 (a = ∞)
+        zero = torch.zeros_like(y)
+        return torch.minimum(end, zero), torch.maximum(end, zero)
+    return None
+
+
 def _clip_to_domain(name: str, u: torch.Tensor, y: torch.Tensor, loss) -> torch.Tensor:
     """Project a (sub)gradient ℓ'(z) onto dom ℓ* (it is already there up to rounding)."""
-    if name == "absolute":
-        return u.clamp(-1.0, 1.0)
-    if name == "quantile":
-        return u.clamp(-loss.quantile, 1.0 - loss.quantile)
-    if name == "huber":
-        return u.clamp(-2 * loss.epsilon, 2 * loss.epsilon)
-    if name in ("hinge", "logistic"):
-        return -y * (-y * u).clamp(0.0, 1.0)
-    if name == "squared_hinge":
-        return -y * (-y * u).clamp(min=0.0)
-    return u
-
-
-def _domain_bounds(name: str, y: torch.Tensor, loss) -> tuple[torch.Tensor, torch.Tensor]:
-    """Elementwise bounds (lo, hi) of dom ℓ* for the kinked losses (the box :func:`_clip_to_domain` projects on)."""
-    if name == "absolute":
-        return -torch.ones_like(y), torch.ones_like(y)
-    if name == "quantile":
-        return torch.full_like(y, -loss.quantile), torch.full_like(y, 1.0 - loss.quantile)
-    return torch.minimum(-y, torch.zeros_like(y)), torch.maximum(-y, torch.zeros_like(y))  # hinge: u = −y·a, a ∈ [0, 1]
+    box = _domain_bounds(name, y, loss)
+    return u if box is None else torch.clamp(u, *box)
 
 
 def _fix_intercept(theta: torch.Tensor) -> torch.Tensor:
