@@ -378,25 +378,32 @@ def _target_summary(results: list[dict], paths: list[dict], targets: list[dict] 
     return lines + [""]
 
 
+def _round_times(rounds: list[dict], model: str, data: str) -> list[dict]:
+    """The later rounds of the cell (model, data): one {method: time} per round, in round order."""
+    by_round: dict = {}
+    for r in rounds:
+        if (r["model"], r["data"]) == (model, data) and "time" in r:
+            by_round.setdefault(r["round"], {})[r["method"]] = r["time"]
+    return [by_round[k] for k in sorted(by_round)]
+
+
+def _spread(values: list, ok, target: str, unit: str = "×") -> str:
+    """min–max (median; how many meet the target) of ratios over rounds."""
+    return (f"{min(values):.1f}–{max(values):.1f}{unit} (median {statistics.median(values):.1f}{unit}; {target} in "
+            f"{sum(ok(v) for v in values)} of {len(values)})")
+
+
 def _rounds_line(rounds: list[dict], key: tuple) -> str:
     """How the target ratios of the cell ``key`` spread over its later rounds (one round: its methods
     interleaved, right after the grid), or ''."""
-    by_round: dict = {}
-    for r in rounds:
-        if (r["model"], r["data"]) == key and "time" in r:
-            by_round.setdefault(r["round"], {})[r["method"]] = r["time"]
-    runs = [m for m in by_round.values() if "mlopt-structured" in m and "clarabel" in m]
+    runs = [m for m in _round_times(rounds, *key) if "mlopt-structured" in m and "clarabel" in m]
     if not runs:
         return ""
-
-    def spread(values: list, ok, target: str) -> str:
-        return (f"{min(values):.1f}–{max(values):.1f}× (median {statistics.median(values):.1f}×; {target} in "
-                f"{sum(ok(v) for v in values)} of {len(values)})")
     line = (f"  - {len(runs)} more rounds of these cells right after the grid, methods interleaved: × CVXPY+Clarabel "
-            + spread([m["clarabel"] / m["mlopt-structured"] for m in runs], lambda v: v >= 50, "≥ 50×"))
+            + _spread([m["clarabel"] / m["mlopt-structured"] for m in runs], lambda v: v >= 50, "≥ 50×"))
     skl = [m["mlopt-structured"] / m["sklearn"] for m in runs if "sklearn" in m]
     if skl:
-        line += "; mlopt / scikit-learn " + spread(skl, lambda v: v <= 5, "≤ 5×")
+        line += "; mlopt / scikit-learn " + _spread(skl, lambda v: v <= 5, "≤ 5×")
     return line + "."
 
 
@@ -413,17 +420,12 @@ def _screening_note(screening) -> str:
 
 def _sklearn_rounds_line(rounds: list[dict], model: str) -> str:
     """The spread of mlopt / scikit-learn over the later rounds of ``model``'s target cells (≤ 3× target), or ''."""
-    by_cell: dict = {}
-    for r in rounds:
-        if r["model"] == model and "time" in r:
-            by_cell.setdefault(r["data"], {}).setdefault(r["round"], {})[r["method"]] = r["time"]
     parts = []
-    for data, by_round in by_cell.items():
-        ratios = [m["mlopt-structured"] / m["sklearn"] for m in by_round.values()
+    for data in dict.fromkeys(r["data"] for r in rounds if r["model"] == model):
+        ratios = [m["mlopt-structured"] / m["sklearn"] for m in _round_times(rounds, model, data)
                   if "mlopt-structured" in m and "sklearn" in m]
         if ratios:
-            parts.append(f"{data} {min(ratios):.1f}–{max(ratios):.1f} (median {statistics.median(ratios):.1f}; "
-                         f"≤ 3 in {sum(v <= 3 for v in ratios)} of {len(ratios)})")
+            parts.append(f"{data} " + _spread(ratios, lambda v: v <= 3, "≤ 3", unit=""))
     if not parts:
         return ""
     return ("  - more rounds of the cells closest to the line, right after the grid, methods interleaved: "
